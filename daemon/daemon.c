@@ -1,0 +1,322 @@
+/* SPDX-License-Identifier: MIT */
+#include "daemon.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <locale.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bus.h"
+#include "loader.h"
+#include "log.h"
+#include "python.h"
+#include "queue.h"
+#include "signals.h"
+
+struct Daemon {
+        Config *config;
+        const GuiloopPlugin *plugin;
+        GuiloopLoop *loop;
+        const GuiloopLoopOps *ops;
+        GuiloopHost host;
+        Python *python;
+        char *python_version; /* kept: the bus thread reads it after Python is gone */
+        Bus *bus;
+        Queue *waiting; /* executions posted to the GUI thread, not started */
+
+        /* Shared between the bus thread and the GUI thread. */
+        pthread_mutex_t lock;
+        Execution *running;
+        uint64_t interrupt_for; /* id of the execution an Interrupt is meant for */
+        bool shutting_down;
+        uint64_t next_id;
+        int exit_code;
+};
+
+/* ---- services for plugins ---- */
+
+static void host_log(void *data, int priority, const char *fmt, ...)
+{
+        va_list ap;
+
+        (void)data;
+        va_start(ap, fmt);
+        log_msgv(priority, fmt, ap);
+        va_end(ap);
+}
+
+static const char *host_config(void *data, const char *section, const char *key)
+{
+        static __thread char buf[1024];
+        Daemon *d = data;
+
+        return config_get(d->config, section, key, buf, sizeof(buf));
+}
+
+/* ---- the GUI thread's side ---- */
+
+/* Posted once per submitted execution; runs the oldest waiting one. */
+static void run_next(void *data)
+{
+        Daemon *d = data;
+        Execution *e;
+
+        pthread_mutex_lock(&d->lock);
+        e = queue_pop(d->waiting);
+        if (e && d->shutting_down)
+                e->status = EXECUTION_E_SHUTTING_DOWN;
+        else if (e)
+                d->running = e;
+        pthread_mutex_unlock(&d->lock);
+        if (!e)
+                return;
+        if (e->status) {
+                bus_execution_finished(d->bus, e);
+                return;
+        }
+
+        e->started_usec = now_usec();
+        bus_execution_started(d->bus, e);
+        python_run(d->python, e);
+        e->finished_usec = now_usec();
+
+        pthread_mutex_lock(&d->lock);
+        d->running = NULL;
+        d->interrupt_for = 0;
+        pthread_mutex_unlock(&d->lock);
+        bus_execution_finished(d->bus, e);
+}
+
+/* Python's SIGINT handler asks: was this interrupt meant for what runs now? */
+static bool interrupt_wanted(void *data)
+{
+        Daemon *d = data;
+        bool wanted;
+
+        pthread_mutex_lock(&d->lock);
+        wanted = d->running && d->interrupt_for == d->running->id;
+        if (wanted)
+                d->interrupt_for = 0;
+        pthread_mutex_unlock(&d->lock);
+        return wanted;
+}
+
+/* ---- the bus thread's side ---- */
+
+int daemon_submit(Daemon *d, Execution *e)
+{
+        int r;
+
+        pthread_mutex_lock(&d->lock);
+        if (d->shutting_down) {
+                r = DAEMON_E_SHUTTING_DOWN;
+        } else {
+                e->id = ++d->next_id;
+                r = queue_push(d->waiting, e);
+                if (r == QUEUE_E_FULL)
+                        r = DAEMON_E_QUEUE_FULL;
+        }
+        pthread_mutex_unlock(&d->lock);
+        if (r != 0)
+                return r;
+        /* One post per execution: the loop runs between two of them. */
+        r = d->ops->post(d->loop, run_next, d);
+        if (r < 0)
+                log_err("cannot post execution %" PRIu64 " to the GUI thread: %s", e->id,
+                        strerror(-r));
+        return 0;
+}
+
+bool daemon_interrupt(Daemon *d, uint64_t id)
+{
+        bool interrupted = false;
+
+        pthread_mutex_lock(&d->lock);
+        if (d->running && (id == 0 || d->running->id == id)) {
+                d->interrupt_for = d->running->id;
+                interrupted = true;
+                signals_interrupt();
+        }
+        pthread_mutex_unlock(&d->lock);
+        return interrupted;
+}
+
+/* From now on nothing new runs: the waiting get ShuttingDown, any thread. */
+static void refuse_waiting(Daemon *d)
+{
+        Execution *e;
+
+        pthread_mutex_lock(&d->lock);
+        d->shutting_down = true;
+        pthread_mutex_unlock(&d->lock);
+
+        /* The GUI thread refuses what it pops from now on; answer the rest here. */
+        while ((e = queue_pop(d->waiting))) {
+                e->status = EXECUTION_E_SHUTTING_DOWN;
+                bus_execution_finished(d->bus, e);
+        }
+}
+
+void daemon_shutdown(Daemon *d)
+{
+        refuse_waiting(d);
+        daemon_interrupt(d, 0);
+        d->ops->quit(d->loop);
+}
+
+void daemon_set_exit_code(Daemon *d, int code)
+{
+        pthread_mutex_lock(&d->lock);
+        d->exit_code = code;
+        pthread_mutex_unlock(&d->lock);
+}
+
+size_t daemon_queue_length(Daemon *d)
+{
+        return queue_length(d->waiting);
+}
+
+const Config *daemon_config(Daemon *d)
+{
+        return d->config;
+}
+
+const char *daemon_python_version(Daemon *d)
+{
+        return d->python_version;
+}
+
+/* ---- start and stop ---- */
+
+static char *bus_name(const Config *c)
+{
+        char *name;
+
+        if (asprintf(&name, "org.guiloop.GuiLoop1%s%s", *c->instance ? "." : "", c->instance) < 0)
+                return NULL;
+        return name;
+}
+
+static int start_toolkit(Daemon *d, const char *plugin_dir)
+{
+        const char *toolkit = d->config->toolkit;
+        char err[1024] = "";
+        int r;
+
+        r = loader_load(plugin_dir, toolkit, &d->plugin, err, sizeof(err));
+        if (r != 0) {
+                log_err("%s", r > 0 ? err : strerror(-r));
+                return EXIT_UNAVAILABLE;
+        }
+        if (!d->plugin->loop_new) {
+                log_err("plugin %s/%s.so cannot own the main loop", plugin_dir, toolkit);
+                return EXIT_UNAVAILABLE;
+        }
+        r = d->plugin->loop_new(&d->host, &d->loop, &d->ops, err, sizeof(err));
+        if (r != 0) {
+                log_err("%s: %s", toolkit, *err ? err : strerror(r < 0 ? -r : EIO));
+                return EXIT_UNAVAILABLE;
+        }
+        if (!d->ops || d->ops->version != GUILOOP_LOOP_OPS_VERSION ||
+            d->ops->size < sizeof(GuiloopLoopOps)) {
+                log_err("plugin %s/%s.so: loop table of version %u, %u bytes; expected %u, %zu",
+                        plugin_dir, toolkit, d->ops ? d->ops->version : 0,
+                        d->ops ? d->ops->size : 0, GUILOOP_LOOP_OPS_VERSION,
+                        sizeof(GuiloopLoopOps));
+                return EXIT_UNAVAILABLE;
+        }
+        /* Toolkits set LC_NUMERIC from the environment; Python and Tcl want "C". */
+        setlocale(LC_NUMERIC, "C");
+        log_info("toolkit: %s", d->ops->describe(d->loop));
+        return 0;
+}
+
+static int start(Daemon *d, const char *plugin_dir)
+{
+        PythonHooks hooks = { .data = d, .interrupt_wanted = interrupt_wanted };
+        _cleanup_(freep) char *name = bus_name(d->config);
+        char err[1024] = "";
+        int r;
+
+        if (!name)
+                return EXIT_SOFTWARE;
+        r = queue_new(&d->waiting, d->config->queue_limit ? d->config->queue_limit : 0);
+        if (r < 0)
+                return EXIT_SOFTWARE;
+
+        r = start_toolkit(d, plugin_dir);
+        if (r != 0)
+                return r;
+
+        r = python_new(&d->python, d->config, hooks, err, sizeof(err));
+        if (r != 0) {
+                log_err("%s", r > 0 ? err : strerror(-r));
+                return EXIT_SOFTWARE;
+        }
+        setlocale(LC_NUMERIC, "C");
+        d->python_version = strdup(python_version(d->python));
+        if (!d->python_version)
+                return EXIT_SOFTWARE;
+
+        r = bus_new(&d->bus, d, name, err, sizeof(err));
+        if (r != 0) {
+                log_err("%s", r > 0 ? err : strerror(-r));
+                return r == BUS_E_NAME_TAKEN ? EXIT_TEMPFAIL :
+                       r == BUS_E_CONNECT ? EXIT_UNAVAILABLE : EXIT_SOFTWARE;
+        }
+        r = signals_install(bus_wake_fd(d->bus), pthread_self());
+        if (r == 0)
+                r = bus_start(d->bus);
+        if (r < 0) {
+                log_err("cannot start the bus thread: %s", strerror(-r));
+                return EXIT_SOFTWARE;
+        }
+        log_info("ready: %s on the session bus, Python %.*s", name,
+                 (int)strcspn(python_version(d->python), " "), python_version(d->python));
+        return 0;
+}
+
+int daemon_run(Config *config, const char *plugin_dir)
+{
+        Daemon d = {
+                .config = config,
+                .host = {
+                        .version = GUILOOP_HOST_VERSION,
+                        .size = sizeof(GuiloopHost),
+                        .data = &d,
+                        .log = host_log,
+                        .config = host_config,
+                },
+        };
+        int code, r;
+
+        pthread_mutex_init(&d.lock, NULL);
+        code = start(&d, plugin_dir);
+        if (code == 0) {
+                r = d.ops->run(d.loop);
+                if (r < 0) {
+                        log_err("the %s loop failed: %s", config->toolkit, strerror(-r));
+                        code = EXIT_SOFTWARE;
+                }
+        }
+
+        /* Python goes first: atexit handlers may still touch the toolkit. */
+        d.python = python_free(d.python);
+        signals_uninstall();
+        if (d.bus)
+                refuse_waiting(&d);
+        d.bus = bus_free(d.bus);
+        if (d.loop)
+                d.ops->free(d.loop);
+        queue_free(d.waiting);
+        free(d.python_version);
+        pthread_mutex_destroy(&d.lock);
+        if (code == 0)
+                code = d.exit_code;
+        if (code == 0)
+                log_info("stopped");
+        return code;
+}

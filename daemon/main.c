@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: MIT */
+/* guiloopd: parse the command line, run the daemon, map the result to an exit code. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "build-config.h"
+#include "cmdline.h"
+#include "config.h"
+#include "daemon.h"
+#include "loader.h"
+#include "log.h"
+
+/* The command line's values override the file's, with the file's checks. */
+static int apply_options(Config *c, const Options *o)
+{
+        const struct {
+                const char *key, *value;
+        } set[] = {
+                { "toolkit", o->toolkit },
+                { "tk_guest", o->tk_guest ? "true" : NULL },
+                { "instance", o->instance },
+                { "plugin_dir", o->plugin_dir },
+        };
+        char err[256];
+
+        for (size_t i = 0; i < sizeof(set) / sizeof(set[0]); i++) {
+                if (!set[i].value)
+                        continue;
+                if (config_set(c, "daemon", set[i].key, set[i].value, err, sizeof(err)) != 0) {
+                        log_msg(LOG_PRIO_ERR, "--%s: %s", set[i].key, err);
+                        return EXIT_USAGE;
+                }
+        }
+        return 0;
+}
+
+static int load_config(Config **out, const Options *o)
+{
+        _cleanup_(freep) char *found = NULL;
+        _cleanup_(config_freep) Config *c = NULL;
+        const char *path = o->config;
+        int r;
+
+        if (!path)
+                path = found = config_find(GUILOOP_SYSCONFDIR);
+        r = path ? config_load(&c, path) : config_new(&c);
+        if (r < 0) {
+                log_err("cannot read the configuration: %s", strerror(-r));
+                return EXIT_SOFTWARE;
+        }
+        if (r > 0) {
+                log_raw(LOG_PRIO_ERR, c->error);
+                return EXIT_CONFIG;
+        }
+        r = apply_options(c, o);
+        if (r != 0)
+                return r;
+        if (config_validate(c) != 0) {
+                log_raw(LOG_PRIO_ERR, c->error);
+                return c->line_tk_guest || c->line_toolkit ? EXIT_CONFIG : EXIT_USAGE;
+        }
+        *out = steal_pointer(&c);
+        return 0;
+}
+
+int main(int argc, char **argv)
+{
+        _cleanup_(config_freep) Config *config = NULL;
+        char err[256];
+        Options o;
+        int r;
+
+        log_setup(false);
+        if (cmdline_parse(argc, argv, &o, err, sizeof(err)) != 0) {
+                log_err("%s", err);
+                fprintf(stderr, "Try 'guiloopd --help' for more information.\n");
+                return EXIT_USAGE;
+        }
+        if (o.help) {
+                cmdline_help(stdout);
+                return EXIT_OK;
+        }
+        if (o.version) {
+                printf("guiloopd %s\n", GUILOOP_VERSION);
+                return EXIT_OK;
+        }
+        log_setup(o.verbose);
+
+        r = load_config(&config, &o);
+        if (r != 0)
+                return r;
+        if (o.check_config) {
+                config_print(config, stdout);
+                return EXIT_OK;
+        }
+        if (o.list_plugins) {
+                loader_list(loader_plugin_dir(NULL, config->plugin_dir), stdout);
+                return EXIT_OK;
+        }
+        return daemon_run(config, loader_plugin_dir(NULL, config->plugin_dir));
+}

@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: MIT */
+#include "output.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef struct Stream {
+        char *data;
+        size_t len, alloc;
+        uint64_t dropped;
+} Stream;
+
+struct Output {
+        pthread_mutex_t lock;
+        uint64_t max;
+        Stream streams[OUTPUT_N_STREAMS];
+};
+
+int output_new(Output **out, uint64_t max)
+{
+        Output *o = calloc(1, sizeof(*o));
+
+        if (!o)
+                return -ENOMEM;
+        pthread_mutex_init(&o->lock, NULL);
+        o->max = max;
+        *out = o;
+        return 0;
+}
+
+Output *output_free(Output *o)
+{
+        if (!o)
+                return NULL;
+        for (int i = 0; i < OUTPUT_N_STREAMS; i++)
+                free(o->streams[i].data);
+        pthread_mutex_destroy(&o->lock);
+        free(o);
+        return NULL;
+}
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid. */
+static size_t utf8_sequence(const unsigned char *s, size_t n)
+{
+        size_t len;
+        uint32_t cp;
+
+        if (s[0] < 0x80)
+                return s[0] ? 1 : 0;
+        if (s[0] >= 0xc2 && s[0] <= 0xdf)
+                len = 2, cp = s[0] & 0x1f;
+        else if (s[0] >= 0xe0 && s[0] <= 0xef)
+                len = 3, cp = s[0] & 0x0f;
+        else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+                len = 4, cp = s[0] & 0x07;
+        else
+                return 0;
+        if (n < len)
+                return 0;
+        for (size_t i = 1; i < len; i++) {
+                if ((s[i] & 0xc0) != 0x80)
+                        return 0;
+                cp = (cp << 6) | (s[i] & 0x3f);
+        }
+        /* Overlong forms, surrogates and values past U+10FFFF are invalid. */
+        if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+                return 0;
+        return len;
+}
+
+char *text_escape(const char *text, size_t len)
+{
+        const unsigned char *s = (const unsigned char *)text;
+        char *out = malloc(len * 4 + 1), *p = out;
+
+        if (!out)
+                return NULL;
+        for (size_t i = 0; i < len;) {
+                size_t n = utf8_sequence(s + i, len - i);
+
+                if (n) {
+                        memcpy(p, s + i, n);
+                        p += n;
+                        i += n;
+                } else {
+                        p += sprintf(p, "\\x%02x", s[i]);
+                        i++;
+                }
+        }
+        *p = 0;
+        return out;
+}
+
+/* The largest prefix of text no longer than max that ends on a character boundary. */
+static size_t utf8_cut(const char *text, size_t len, size_t max)
+{
+        if (len <= max)
+                return len;
+        while (max > 0 && ((unsigned char)text[max] & 0xc0) == 0x80)
+                max--;
+        return max;
+}
+
+void output_write(Output *o, int stream, const char *text, size_t len)
+{
+        Stream *s = &o->streams[stream];
+        _cleanup_(freep) char *escaped = NULL;
+        size_t room, take, elen, n;
+
+        pthread_mutex_lock(&o->lock);
+        room = o->max > s->len ? (size_t)(o->max - s->len) : 0;
+        /* Once a stream dropped something it keeps nothing more: no holes. */
+        take = s->dropped ? 0 : utf8_cut(text, len, room);
+        escaped = take ? text_escape(text, take) : NULL;
+        elen = escaped ? strlen(escaped) : 0;
+        n = utf8_cut(escaped, elen, room);
+        if (n > 0 && s->len + n + 1 > s->alloc) {
+                size_t alloc = s->alloc ? s->alloc : 256;
+                char *data;
+
+                while (alloc < s->len + n + 1)
+                        alloc *= 2;
+                data = realloc(s->data, alloc);
+                if (data) {
+                        s->data = data;
+                        s->alloc = alloc;
+                } else {
+                        n = 0;
+                }
+        }
+        if (n > 0)
+                memcpy(s->data + s->len, escaped, n);
+        s->len += n;
+        s->dropped += (len - take) + (elen - n);
+        pthread_mutex_unlock(&o->lock);
+}
+
+char *output_finish(Output *o, int stream, const char *tail)
+{
+        Stream *s = &o->streams[stream];
+        const char *kept = s->data ? s->data : "";
+        size_t tail_len = tail ? strlen(tail) : 0;
+        char note[96] = "";
+        char *out;
+
+        if (tail_len > o->max) {
+                size_t skip = tail_len - (size_t)o->max;
+
+                while (skip < tail_len && ((unsigned char)tail[skip] & 0xc0) == 0x80)
+                        skip++;
+                tail += skip;
+                tail_len -= skip;
+        }
+
+        pthread_mutex_lock(&o->lock);
+        if (s->dropped)
+                snprintf(note, sizeof(note), "%s[guiloop: %" PRIu64 " bytes dropped]\n",
+                         s->len && kept[s->len - 1] != '\n' ? "\n" : "", s->dropped);
+        if (asprintf(&out, "%.*s%s%.*s", (int)s->len, kept, note, (int)tail_len,
+                     tail ? tail : "") < 0)
+                out = NULL;
+        pthread_mutex_unlock(&o->lock);
+        return out;
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util.h"
+
+enum { OUTPUT_STDOUT, OUTPUT_STDERR, OUTPUT_N_STREAMS };
+
+/*
+ * What one execution printed, per stream, bounded: past max bytes a stream
+ * only counts what it drops.  Writers may be any thread; the lock is there
+ * so that a reader (the bus thread streaming the Output signal) can take
+ * what is new while the execution runs.
+ */
+typedef struct Output Output;
+
+int output_new(Output **out, uint64_t max);
+Output *output_free(Output *o);
+DEFINE_CLEANUP(Output *, output_free);
+
+/* Append bytes; whatever cannot travel in a D-Bus string is escaped first. */
+void output_write(Output *o, int stream, const char *text, size_t len);
+
+/*
+ * The stream's final text, malloc'd: what was kept, then the line saying how
+ * many bytes were dropped (if any), then tail (e.g. a traceback; NULL for
+ * none), itself cut to its last max bytes.
+ */
+char *output_finish(Output *o, int stream, const char *tail);
+
+/*
+ * text as a valid UTF-8 string without NUL, malloc'd: a NUL or a byte that is
+ * not part of valid UTF-8 becomes \xNN, as Python's backslashreplace does.
+ */
+char *text_escape(const char *text, size_t len);

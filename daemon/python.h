@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+
+#include "config.h"
+#include "execution.h"
+#include "util.h"
+
+/* Documented conditions (positive return codes). */
+enum {
+        PYTHON_E_INIT = 1, /* the interpreter or guiloop's boot code failed; err says why */
+};
+
+typedef struct Python Python;
+
+typedef struct PythonHooks {
+        void *data;
+        /*
+         * Called by the SIGINT handler in Python (GUI thread, GIL held): should
+         * the running execution get a KeyboardInterrupt now?  Consumes the
+         * request.  A SIGINT nobody asked for is dropped here, so that it can
+         * never hit a later execution.
+         */
+        bool (*interrupt_wanted)(void *data);
+} PythonHooks;
+
+/*
+ * Initialise the embedded interpreter in the calling (main, GUI) thread:
+ * program name, no PYTHON* variables, sys.stdout/err captured per execution,
+ * sys.path, switch interval, the startup file.  Returns with the GIL released.
+ */
+int python_new(Python **out, const Config *c, PythonHooks hooks, char *err, size_t errlen);
+
+/* Finalize (atexit handlers run); the toolkit must still be alive. */
+Python *python_free(Python *py);
+DEFINE_CLEANUP(Python *, python_free);
+
+/* sys.version. */
+const char *python_version(Python *py);
+
+/* Run e in the GUI thread and fill its results. */
+void python_run(Python *py, Execution *e);

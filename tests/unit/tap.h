@@ -10,13 +10,17 @@ static int tap_count, tap_failed;
 __attribute__((format(printf, 4, 5)))
 static inline int tap_ok(int cond, const char *file, int line, const char *fmt, ...)
 {
+        char text[2048];
         va_list ap;
 
         tap_count++;
-        printf("%s %d - ", cond ? "ok" : "not ok", tap_count);
         va_start(ap, fmt);
-        vprintf(fmt, ap);
+        vsnprintf(text, sizeof(text), fmt, ap);
         va_end(ap);
+        /* One line per result: a newline in the description would break TAP. */
+        printf("%s %d - ", cond ? "ok" : "not ok", tap_count);
+        for (const char *p = text; *p; p++)
+                fputs(*p == '\n' ? "\\n" : (char[]){ *p, 0 }, stdout);
         printf("\n");
         if (!cond) {
                 tap_failed++;

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdlib.h>
+#include <string.h>
+
+#include "output.h"
+#include "tap.h"
+
+static void test_escape(void)
+{
+        char *s;
+
+        s = text_escape("a\0b", 3);
+        ok(strcmp(s, "a\\x00b") == 0, "NUL becomes \\x00: %s", s);
+        free(s);
+        s = text_escape("\xff\xc3\xa9\xed\xa0\x80", 6);
+        ok(strcmp(s, "\\xff\xc3\xa9\\xed\\xa0\\x80") == 0,
+           "invalid byte and encoded surrogate escaped, valid UTF-8 kept: %s", s);
+        free(s);
+        s = text_escape("\xc3", 1);
+        ok(strcmp(s, "\\xc3") == 0, "truncated sequence escaped: %s", s);
+        free(s);
+        s = text_escape("\xc0\xaf", 2);
+        ok(strcmp(s, "\\xc0\\xaf") == 0, "overlong form escaped: %s", s);
+        free(s);
+}
+
+static void test_bounded(void)
+{
+        Output *o;
+        char *s;
+
+        output_new(&o, 10);
+        output_write(o, OUTPUT_STDOUT, "hello ", 6);
+        output_write(o, OUTPUT_STDOUT, "world, again", 12);
+        output_write(o, OUTPUT_STDOUT, "more", 4);
+        s = output_finish(o, OUTPUT_STDOUT, NULL);
+        ok(strcmp(s, "hello worl\n[guiloop: 12 bytes dropped]\n") == 0,
+           "kept 10 bytes, then the dropped line: %s", s);
+        free(s);
+        s = output_finish(o, OUTPUT_STDERR, "Traceback\n");
+        ok(strcmp(s, "Traceback\n") == 0, "the other stream is separate: %s", s);
+        free(s);
+        output_free(o);
+
+        output_new(&o, 4);
+        output_write(o, OUTPUT_STDERR, "\xc3\xa9\xc3\xa9\xc3\xa9", 6);
+        s = output_finish(o, OUTPUT_STDERR, "0123456789");
+        ok(strcmp(s, "\xc3\xa9\xc3\xa9\n[guiloop: 2 bytes dropped]\n6789") == 0,
+           "cut on a character boundary; tail keeps its end: %s", s);
+        free(s);
+        output_free(o);
+
+        output_new(&o, 5);
+        output_write(o, OUTPUT_STDOUT, "ab\xc3\xa9\xc3\xa9", 6);
+        s = output_finish(o, OUTPUT_STDOUT, NULL);
+        ok(strncmp(s, "ab\xc3\xa9\n", 5) == 0, "never half a character: %s", s);
+        free(s);
+        output_free(o);
+}
+
+static void test_large(void)
+{
+        size_t big = 50u << 20;
+        char *chunk = malloc(1 << 20);
+        Output *o;
+        char *s;
+
+        memset(chunk, 'x', 1 << 20);
+        output_new(&o, 1 << 20);
+        for (size_t i = 0; i < big >> 20; i++)
+                output_write(o, OUTPUT_STDOUT, chunk, 1 << 20);
+        s = output_finish(o, OUTPUT_STDOUT, NULL);
+        ok(strlen(s) < (1u << 20) + 64, "50 MiB written, about 1 MiB kept (%zu)", strlen(s));
+        ok(strstr(s, "[guiloop: 51380224 bytes dropped]") != NULL, "and the count is exact");
+        free(s);
+        free(chunk);
+        output_free(o);
+}
+
+int main(void)
+{
+        test_escape();
+        test_bounded();
+        test_large();
+        return tap_done();
+}

@@ -63,6 +63,7 @@ struct Bus {
         uint64_t timeout_due;     /* execution.timeout of the running one, 0: none */
         bool shutting_down;
         uint64_t grace_due;       /* shutdown_grace expires, 0: not shutting down */
+        bool grace_final;         /* the second period, for Python's finalization */
         UidCacheEntry uids[UID_CACHE_SIZE];
         size_t next_uid;
 };
@@ -895,8 +896,12 @@ static void __attribute__((noreturn)) force_exit(Bus *b)
         const Config *c = daemon_config(b->daemon);
 
         process_events(b);
-        log_warning("still busy %.3g s after shutdown began; exiting without finalizing Python",
-                    c->shutdown_grace);
+        if (b->running)
+                log_warning("execution %" PRIu64 " still runs %g s after shutdown began; "
+                            "exiting without finalizing Python", b->running->id, c->shutdown_grace);
+        else
+                log_warning("Python's finalization (atexit handlers, threads) did not end in time; "
+                            "exiting anyway");
         if (b->running)
                 reply_error(b, b->running->msg, ERR_SHUTTING_DOWN,
                             "guiloopd stopped before execution %" PRIu64 " finished",
@@ -917,11 +922,16 @@ static void check_deadlines(Bus *b)
                         log_warning("execution %" PRIu64 " ran past execution.timeout (%g s): interrupted",
                                     b->running->id, c->timeout);
         }
-        if (b->grace_due && b->grace_due <= now) {
-                /* Only an execution that ignores its interrupt can hold us here. */
-                if (b->running && !atomic_load(&b->stop))
+        if (b->grace_due && b->grace_due <= now && !atomic_load(&b->stop)) {
+                /*
+                 * An execution that ignores its interrupt holds the loop; else
+                 * Python's finalization (atexit, joining threads) gets as long
+                 * again, at least a second, before we stop anyway.
+                 */
+                if (b->running || b->grace_final)
                         force_exit(b);
-                b->grace_due = 0;
+                b->grace_final = true;
+                b->grace_due = now + usec_from_seconds(c->shutdown_grace > 1 ? c->shutdown_grace : 1);
         }
 }
 

@@ -28,7 +28,7 @@ static int apply_options(Config *c, const Options *o)
                 if (!set[i].value)
                         continue;
                 if (config_set(c, "daemon", set[i].key, set[i].value, err, sizeof(err)) != 0) {
-                        log_msg(LOG_PRIO_ERR, "--%s: %s", set[i].key, err);
+                        log_err("bad command line: %s", err);
                         return EXIT_USAGE;
                 }
         }
@@ -57,8 +57,13 @@ static int load_config(Config **out, const Options *o)
         if (r != 0)
                 return r;
         if (config_validate(c) != 0) {
-                log_raw(LOG_PRIO_ERR, c->error);
-                return c->line_tk_guest || c->line_toolkit ? EXIT_CONFIG : EXIT_USAGE;
+                /* Located in the file: a config error; else the command line's. */
+                if (c->line_tk_guest || c->line_toolkit) {
+                        log_raw(LOG_PRIO_ERR, c->error);
+                        return EXIT_CONFIG;
+                }
+                log_err("bad command line: %s", c->error);
+                return EXIT_USAGE;
         }
         *out = steal_pointer(&c);
         return 0;

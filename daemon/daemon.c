@@ -21,6 +21,8 @@ struct Daemon {
         const GuiloopPlugin *plugin;
         GuiloopLoop *loop;
         const GuiloopLoopOps *ops;
+        const GuiloopPlugin *guest_plugin;
+        GuiloopGuest *guest;
         GuiloopHost host;
         Python *python;
         char *python_version; /* kept: the bus thread reads it after Python is gone */
@@ -31,6 +33,7 @@ struct Daemon {
         pthread_mutex_t lock;
         Execution *running;
         uint64_t interrupt_for; /* id of the execution an Interrupt is meant for */
+        unsigned deferred;      /* run_next calls that came while one ran (nested loop) */
         bool shutting_down;
         uint64_t next_id;
         int exit_code;
@@ -62,9 +65,16 @@ static const char *host_config(void *data, const char *section, const char *key)
 static void run_next(void *data)
 {
         Daemon *d = data;
+        unsigned deferred;
         Execution *e;
 
         pthread_mutex_lock(&d->lock);
+        if (d->running) {
+                /* Executed code runs a nested loop (Gtk.main(), mainloop()): never nest. */
+                d->deferred++;
+                pthread_mutex_unlock(&d->lock);
+                return;
+        }
         e = queue_pop(d->waiting);
         if (e && d->shutting_down)
                 e->status = EXECUTION_E_SHUTTING_DOWN;
@@ -86,8 +96,12 @@ static void run_next(void *data)
         pthread_mutex_lock(&d->lock);
         d->running = NULL;
         d->interrupt_for = 0;
+        deferred = d->deferred;
+        d->deferred = 0;
         pthread_mutex_unlock(&d->lock);
         bus_execution_finished(d->bus, e);
+        while (deferred--)
+                d->ops->post(d->loop, run_next, d);
 }
 
 /* Python's SIGINT handler asks: was this interrupt meant for what runs now? */
@@ -200,6 +214,30 @@ static char *bus_name(const Config *c)
         return name;
 }
 
+/* Tk beside the toolkit, through the loop's ops only; before Python exists. */
+static int start_guest(Daemon *d, const char *plugin_dir)
+{
+        char err[1024] = "";
+        int r;
+
+        r = loader_load(plugin_dir, "tk", &d->guest_plugin, err, sizeof(err));
+        if (r != 0) {
+                log_err("%s", r > 0 ? err : strerror(-r));
+                return EXIT_UNAVAILABLE;
+        }
+        if (!d->guest_plugin->guest_new || !d->guest_plugin->guest_free) {
+                log_err("plugin %s/tk.so cannot run as a guest", plugin_dir);
+                return EXIT_UNAVAILABLE;
+        }
+        r = d->guest_plugin->guest_new(&d->host, d->loop, d->ops, &d->guest, err, sizeof(err));
+        if (r != 0) {
+                log_err("tk guest: %s", *err ? err : strerror(r < 0 ? -r : EIO));
+                return EXIT_UNAVAILABLE;
+        }
+        log_info("Tk runs as a guest in the %s loop", d->config->toolkit);
+        return 0;
+}
+
 static int start_toolkit(Daemon *d, const char *plugin_dir)
 {
         const char *toolkit = d->config->toolkit;
@@ -227,6 +265,11 @@ static int start_toolkit(Daemon *d, const char *plugin_dir)
                         d->ops ? d->ops->size : 0, GUILOOP_LOOP_OPS_VERSION,
                         sizeof(GuiloopLoopOps));
                 return EXIT_UNAVAILABLE;
+        }
+        if (d->config->tk_guest) {
+                r = start_guest(d, plugin_dir);
+                if (r != 0)
+                        return r;
         }
         /* Toolkits set LC_NUMERIC from the environment; Python and Tcl want "C". */
         setlocale(LC_NUMERIC, "C");
@@ -309,6 +352,8 @@ int daemon_run(Config *config, const char *plugin_dir)
         if (d.bus)
                 refuse_waiting(&d);
         d.bus = bus_free(d.bus);
+        if (d.guest)
+                d.guest_plugin->guest_free(d.guest);
         if (d.loop)
                 d.ops->free(d.loop);
         queue_free(d.waiting);

@@ -90,19 +90,39 @@ def _format(exc, own_code):
     return "".join(traceback.format_exception(type(exc), exc, tb))
 
 
+_compiled = collections.OrderedDict()  # source -> (body, last expression, filename)
+_MAX_COMPILED = 64
+
+
+def _compile(code, number):
+    """Code objects for the body and a trailing expression (or None), cached:
+    clients often send the same source again, and parsing is most of what a
+    small execution costs."""
+    entry = _compiled.get(code)
+    if entry is not None:
+        _compiled.move_to_end(code)
+        return entry
+    filename = f"<guiloop-{number}>"
+    _remember_source(filename, code)
+    tree = compile(code, filename, "exec", ast.PyCF_ONLY_AST)
+    last = None
+    if tree.body and isinstance(tree.body[-1], ast.Expr):
+        last = compile(ast.Expression(tree.body.pop().value), filename, "eval")
+    entry = (compile(tree, filename, "exec"), last, filename)
+    _compiled[code] = entry
+    if len(_compiled) > _MAX_COMPILED:
+        _compiled.popitem(last=False)
+    return entry
+
+
 def execute(code, number):
     """Run code in the interactive namespace: (success, repr or "", traceback)."""
-    filename = f"<guiloop-{number}>"
     try:
-        _remember_source(filename, code)
-        tree = compile(code, filename, "exec", ast.PyCF_ONLY_AST)
-        last = None
-        if tree.body and isinstance(tree.body[-1], ast.Expr):
-            last = ast.Expression(tree.body.pop().value)
-        exec(compile(tree, filename, "exec"), _interactive)
+        body, last, _ = _compile(code, number)
+        exec(body, _interactive)
         if last is None:
             return True, "", ""
-        value = eval(compile(last, filename, "eval"), _interactive)
+        value = eval(last, _interactive)
         if value is None:
             return True, "", ""
         _interactive["_"] = value

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
 
 #include "build-config.h"
 #include "interface-xml.h"
@@ -25,6 +26,11 @@
 #define INTROSPECTABLE_INTERFACE "org.freedesktop.DBus.Introspectable"
 #define PEER_INTERFACE "org.freedesktop.DBus.Peer"
 #define UID_CACHE_SIZE 32
+/*
+ * An execution's start reaches the bus thread (Busy = true) only when it has
+ * run this long, or with its end: a short one costs no extra wake-up.
+ */
+#define STARTED_NOTICE_USEC 1000
 
 typedef enum EventType {
         EVENT_STARTED,
@@ -47,6 +53,7 @@ struct Bus {
         DBusConnection *conn;
         char *name;
         int wake_fd;
+        int started_fd; /* timerfd: an execution has run for STARTED_NOTICE_USEC */
         Queue *events; /* Event *, from the GUI thread */
         pthread_t thread;
         bool started;
@@ -57,7 +64,7 @@ struct Bus {
         size_t n_watches;
         DBusTimeout **timeouts;
         size_t n_timeouts;
-        bool busy;
+        bool busy_signalled; /* the Busy value PropertiesChanged last said */
         uint64_t execution_count;
         Execution *running;       /* started, not finished; its msg is ours */
         uint64_t timeout_due;     /* execution.timeout of the running one, 0: none */
@@ -258,7 +265,7 @@ static bool append_property(Bus *b, DBusMessageIter *iter, const Property *p)
         else if (strcmp(p->name, "PythonVersion") == 0)
                 s = daemon_python_version(b->daemon);
         else if (strcmp(p->name, "Busy") == 0)
-                flag = b->busy;
+                flag = daemon_busy(b->daemon);
         else if (strcmp(p->name, "QueueLength") == 0)
                 u32 = (dbus_uint32_t)daemon_queue_length(b->daemon);
         else if (strcmp(p->name, "ExecutionCount") == 0)
@@ -282,7 +289,22 @@ static bool append_property_entry(Bus *b, DBusMessageIter *dict, const Property 
                dbus_message_iter_close_container(dict, &entry);
 }
 
-static void emit_busy_changed(Bus *b)
+/* {"Busy": <busy>}: the value an event says, not the one at sending time. */
+static bool append_busy_entry(DBusMessageIter *dict, bool busy)
+{
+        const char *name = "Busy";
+        dbus_bool_t value = busy;
+        DBusMessageIter entry, variant;
+
+        return dbus_message_iter_open_container(dict, DBUS_TYPE_DICT_ENTRY, NULL, &entry) &&
+               dbus_message_iter_append_basic(&entry, DBUS_TYPE_STRING, &name) &&
+               dbus_message_iter_open_container(&entry, DBUS_TYPE_VARIANT, "b", &variant) &&
+               dbus_message_iter_append_basic(&variant, DBUS_TYPE_BOOLEAN, &value) &&
+               dbus_message_iter_close_container(&entry, &variant) &&
+               dbus_message_iter_close_container(dict, &entry);
+}
+
+static void emit_busy_changed(Bus *b, bool busy)
 {
         DBusMessage *signal = dbus_message_new_signal(OBJECT_PATH, PROPERTIES_INTERFACE,
                                                       "PropertiesChanged");
@@ -295,7 +317,7 @@ static void emit_busy_changed(Bus *b)
         dbus_message_iter_init_append(signal, &iter);
         ok = dbus_message_iter_append_basic(&iter, DBUS_TYPE_STRING, &interface) &&
              dbus_message_iter_open_container(&iter, DBUS_TYPE_ARRAY, "{sv}", &dict) &&
-             append_property_entry(b, &dict, property_find("Busy")) &&
+             append_busy_entry(&dict, busy) &&
              dbus_message_iter_close_container(&iter, &dict) &&
              dbus_message_iter_open_container(&iter, DBUS_TYPE_ARRAY, "s", &invalidated) &&
              dbus_message_iter_close_container(&iter, &invalidated);
@@ -304,12 +326,12 @@ static void emit_busy_changed(Bus *b)
         dbus_message_unref(signal);
 }
 
-static void set_busy(Bus *b, bool busy)
+static void signal_busy(Bus *b, bool busy)
 {
-        if (b->busy == busy)
+        if (b->busy_signalled == busy)
                 return;
-        b->busy = busy;
-        emit_busy_changed(b);
+        b->busy_signalled = busy;
+        emit_busy_changed(b, busy);
 }
 
 /* ---- method handlers ---- */
@@ -659,26 +681,42 @@ static DBusHandlerResult on_filter(DBusConnection *conn, DBusMessage *m, void *d
 static void push_event(Bus *b, EventType type, Execution *e)
 {
         Event *ev = malloc(sizeof(*ev));
-        uint64_t one = 1;
 
+        if (ev) {
+                ev->type = type;
+                ev->execution = e;
+        }
         if (!ev || queue_push(b->events, ev) < 0) {
                 /* Cannot happen short of memory; losing the reply would be worse. */
                 log_err("out of memory passing execution %" PRIu64 " back", e->id);
                 abort();
         }
-        ev->type = type;
-        ev->execution = e;
-        (void)!write(b->wake_fd, &one, sizeof(one));
+}
+
+static void arm_started_notice(Bus *b, uint64_t usec)
+{
+        struct itimerspec when = {
+                .it_value = { .tv_sec = (time_t)(usec / 1000000u),
+                              .tv_nsec = (long)(usec % 1000000u) * 1000 },
+        };
+
+        timerfd_settime(b->started_fd, 0, &when, NULL);
 }
 
 void bus_execution_started(Bus *b, Execution *e)
 {
+        /* No wake-up now: the timer brings it if the execution lasts. */
         push_event(b, EVENT_STARTED, e);
+        arm_started_notice(b, STARTED_NOTICE_USEC);
 }
 
 void bus_execution_finished(Bus *b, Execution *e)
 {
+        uint64_t one = 1;
+
+        arm_started_notice(b, 0);
         push_event(b, EVENT_FINISHED, e);
+        (void)!write(b->wake_fd, &one, sizeof(one));
 }
 
 static void reply_execution(Bus *b, Execution *e)
@@ -718,26 +756,30 @@ static void execution_started(Bus *b, Execution *e)
 
         b->running = e;
         b->timeout_due = c->timeout > 0 ? e->started_usec + usec_from_seconds(c->timeout) : 0;
-        set_busy(b, true);
+        signal_busy(b, true);
 }
 
 static void execution_finished(Bus *b, Execution *e)
 {
-        if (b->running == e) {
+        bool was_running = b->running == e;
+
+        if (was_running) {
                 b->running = NULL;
                 b->timeout_due = 0;
-                set_busy(b, false);
         }
         if (e->started_usec) {
                 b->execution_count++;
-                log_debug("execution %" PRIu64 " finished in %.3f ms (waited %.3f ms): %s", e->id,
-                          (double)(e->finished_usec - e->started_usec) / 1000.0,
+                log_debug("execution %" PRIu64 " finished in %.3f ms (waited %.3f ms, back in %.3f ms): %s",
+                          e->id, (double)(e->finished_usec - e->started_usec) / 1000.0,
                           (double)(e->started_usec - e->queued_usec) / 1000.0,
+                          (double)(now_usec() - e->finished_usec) / 1000.0,
                           e->status ? "refused" : e->success ? "ok" : "raised");
         }
-        /* Busy is false before the reply leaves, so a caller never sees it stale. */
+        /* The reply first; Busy (read from the daemon) is false already. */
         reply_execution(b, e);
         execution_free(e);
+        if (was_running)
+                signal_busy(b, false);
 }
 
 static void process_events(Bus *b)
@@ -987,13 +1029,14 @@ static void *bus_thread(void *data)
         pthread_sigmask(SIG_BLOCK, &set, NULL);
 
         for (;;) {
-                size_t n = b->n_watches, nfds = 1;
-                struct pollfd fds[1 + n];
-                DBusWatch *which[1 + n];
+                size_t n = b->n_watches, nfds = 2;
+                struct pollfd fds[2 + n];
+                DBusWatch *which[2 + n];
                 uint64_t count;
 
                 fds[0] = (struct pollfd){ .fd = b->wake_fd, .events = POLLIN };
-                which[0] = NULL;
+                fds[1] = (struct pollfd){ .fd = b->started_fd, .events = POLLIN };
+                which[0] = which[1] = NULL;
                 for (size_t i = 0; i < n; i++) {
                         DBusWatch *w = b->watches[i];
                         unsigned flags = dbus_watch_get_flags(w);
@@ -1014,7 +1057,9 @@ static void *bus_thread(void *data)
                 }
                 if (fds[0].revents & POLLIN)
                         (void)!read(b->wake_fd, &count, sizeof(count));
-                handle_watches(b, fds + 1, which + 1, nfds - 1);
+                if (fds[1].revents & POLLIN)
+                        (void)!read(b->started_fd, &count, sizeof(count));
+                handle_watches(b, fds + 2, which + 2, nfds - 2);
                 handle_signals(b);
                 process_events(b);
                 check_deadlines(b);
@@ -1069,6 +1114,7 @@ int bus_new(Bus **out, Daemon *d, const char *name, char *err, size_t errlen)
                 return -ENOMEM;
         b->daemon = d;
         b->wake_fd = -1;
+        b->started_fd = -1;
         if (!(b->name = strdup(name)))
                 return -ENOMEM;
         r = queue_new(&b->events, 0);
@@ -1076,6 +1122,9 @@ int bus_new(Bus **out, Daemon *d, const char *name, char *err, size_t errlen)
                 return r;
         b->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (b->wake_fd < 0)
+                return -errno;
+        b->started_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+        if (b->started_fd < 0)
                 return -errno;
 
         /* Before any other libdbus call: the connection is used from two threads. */
@@ -1148,6 +1197,8 @@ Bus *bus_free(Bus *b)
         free(b->name);
         if (b->wake_fd >= 0)
                 close(b->wake_fd);
+        if (b->started_fd >= 0)
+                close(b->started_fd);
         free(b);
         return NULL;
 }

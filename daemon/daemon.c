@@ -188,6 +188,16 @@ void daemon_set_exit_code(Daemon *d, int code)
         pthread_mutex_unlock(&d->lock);
 }
 
+bool daemon_busy(Daemon *d)
+{
+        bool busy;
+
+        pthread_mutex_lock(&d->lock);
+        busy = d->running != NULL;
+        pthread_mutex_unlock(&d->lock);
+        return busy;
+}
+
 size_t daemon_queue_length(Daemon *d)
 {
         return queue_length(d->waiting);

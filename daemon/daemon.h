@@ -37,6 +37,8 @@ bool daemon_interrupt(Daemon *d, uint64_t id);
 void daemon_shutdown(Daemon *d);
 /* Stop with this exit code once shut down (the bus is gone, say). */
 void daemon_set_exit_code(Daemon *d, int code);
+/* An execution runs now (the Busy property). */
+bool daemon_busy(Daemon *d);
 size_t daemon_queue_length(Daemon *d);
 const Config *daemon_config(Daemon *d);
 const char *daemon_python_version(Daemon *d);

@@ -287,6 +287,20 @@ static int start_toolkit(Daemon *d, const char *plugin_dir)
         return 0;
 }
 
+/* A plugin's Python side, if it has one. */
+static int setup_plugin_python(Daemon *d, const GuiloopPlugin *p)
+{
+        char err[1024] = "";
+
+        if (!p->python_setup)
+                return 0;
+        if (python_setup(d->python, p->name, p->python_setup, err, sizeof(err)) != 0) {
+                log_err("%s", err);
+                return EXIT_SOFTWARE;
+        }
+        return 0;
+}
+
 static int start(Daemon *d, const char *plugin_dir)
 {
         PythonHooks hooks = { .data = d, .interrupt_wanted = interrupt_wanted };
@@ -309,6 +323,11 @@ static int start(Daemon *d, const char *plugin_dir)
                 log_err("%s", r > 0 ? err : strerror(-r));
                 return EXIT_SOFTWARE;
         }
+        r = setup_plugin_python(d, d->plugin);
+        if (r == 0 && d->guest_plugin)
+                r = setup_plugin_python(d, d->guest_plugin);
+        if (r != 0)
+                return r;
         setlocale(LC_NUMERIC, "C");
         d->python_version = strdup(python_version(d->python));
         if (!d->python_version)

@@ -280,6 +280,31 @@ Python *python_free(Python *py)
         return NULL;
 }
 
+int python_setup(Python *py, const char *name, const char *source, char *err, size_t errlen)
+{
+        PyGILState_STATE gil = PyGILState_Ensure();
+        char module_name[64], filename[96];
+        PyObject *module, *globals, *code, *r = NULL;
+
+        (void)py;
+        snprintf(module_name, sizeof(module_name), "_guiloop_setup_%s", name);
+        snprintf(filename, sizeof(filename), "<guiloop %s plugin setup>", name);
+        module = PyImport_AddModule(module_name); /* borrowed */
+        globals = module ? PyModule_GetDict(module) : NULL;
+        if (globals && PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins()) == 0) {
+                code = Py_CompileString(source, filename, Py_file_input);
+                if (code) {
+                        r = PyEval_EvalCode(code, globals, globals);
+                        Py_DECREF(code);
+                }
+        }
+        if (!r)
+                error_text(err, errlen, filename);
+        Py_XDECREF(r);
+        PyGILState_Release(gil);
+        return r ? 0 : PYTHON_E_INIT;
+}
+
 const char *python_version(Python *py)
 {
         return py->version;

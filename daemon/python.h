@@ -36,6 +36,12 @@ int python_new(Python **out, const Config *c, PythonHooks hooks, char *err, size
 Python *python_free(Python *py);
 DEFINE_CLEANUP(Python *, python_free);
 
+/*
+ * Run a plugin's setup source in a module of its own (main thread, before
+ * any execution).  0, or PYTHON_E_INIT with the exception in err.
+ */
+int python_setup(Python *py, const char *name, const char *source, char *err, size_t errlen);
+
 /* sys.version. */
 const char *python_version(Python *py);
 

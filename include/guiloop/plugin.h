@@ -151,6 +151,14 @@ typedef struct GuiloopPlugin {
                          const GuiloopLoopOps *ops, GuiloopGuest **out,
                          char *err, size_t errlen);
         void (*guest_free)(GuiloopGuest *guest);
+
+        /*
+         * Python source the daemon runs once, in a module of its own, after
+         * the interpreter started and before any execution: the place to
+         * make the toolkit's binding safe to use from executed code (refuse
+         * a second application object, say).  NULL: none.
+         */
+        const char *python_setup;
 } GuiloopPlugin;
 
 typedef const GuiloopPlugin *(*GuiloopPluginEntry)(void);

@@ -31,6 +31,8 @@
  * run this long, or with its end: a short one costs no extra wake-up.
  */
 #define STARTED_NOTICE_USEC 1000
+/* The Output signal comes at most this often per execution, with what gathered. */
+#define OUTPUT_INTERVAL_USEC 50000
 
 typedef enum EventType {
         EVENT_STARTED,
@@ -54,6 +56,7 @@ struct Bus {
         char *name;
         int wake_fd;
         int started_fd; /* timerfd: an execution has run for STARTED_NOTICE_USEC */
+        int output_fd;  /* timerfd: output is waiting to be signalled */
         Queue *events; /* Event *, from the GUI thread */
         pthread_t thread;
         bool started;
@@ -336,6 +339,8 @@ static void signal_busy(Bus *b, bool busy)
 
 /* ---- method handlers ---- */
 
+static void output_pending(void *data);
+
 typedef void (*Handler)(Bus *b, DBusMessage *m);
 
 static void on_execute(Bus *b, DBusMessage *m)
@@ -348,6 +353,8 @@ static void on_execute(Bus *b, DBusMessage *m)
         if (!dbus_message_get_args(m, NULL, DBUS_TYPE_STRING, &code, DBUS_TYPE_INVALID))
                 return reply_error(b, m, ERR_INVALID_ARGS, "Execute expects (s code)");
         r = execution_new(&e, EXECUTION_CODE, m, c->max_output);
+        if (r == 0)
+                output_set_notify(e->output, output_pending, b);
         if (r == 0 && !(e->code = strdup(code)))
                 r = -ENOMEM;
         if (r == 0)
@@ -385,6 +392,8 @@ static void on_run_file(Bus *b, DBusMessage *m)
         }
 
         r = execution_new(&e, EXECUTION_FILE, m, c->max_output);
+        if (r == 0)
+                output_set_notify(e->output, output_pending, b);
         if (r == 0 && !(e->path = strdup(path)))
                 r = -ENOMEM;
         if (r == 0 && !(e->argv = calloc((size_t)argc + 1, sizeof(char *))))
@@ -703,6 +712,40 @@ static void arm_started_notice(Bus *b, uint64_t usec)
         timerfd_settime(b->started_fd, 0, &when, NULL);
 }
 
+/* From the thread that printed: signal what gathers over the next interval. */
+static void output_pending(void *data)
+{
+        Bus *b = data;
+        struct itimerspec when = { .it_value = { .tv_nsec = OUTPUT_INTERVAL_USEC * 1000 } };
+
+        timerfd_settime(b->output_fd, 0, &when, NULL);
+}
+
+static void emit_output(Bus *b, Execution *e)
+{
+        static const char *const names[OUTPUT_N_STREAMS] = { "stdout", "stderr" };
+        char *texts[OUTPUT_N_STREAMS];
+        dbus_uint64_t id = e->id;
+
+        if (!output_take(e->output, texts))
+                return;
+        for (int i = 0; i < OUTPUT_N_STREAMS; i++) {
+                DBusMessage *signal;
+
+                if (!texts[i])
+                        continue;
+                signal = dbus_message_new_signal(OBJECT_PATH, INTERFACE, "Output");
+                if (signal && dbus_message_append_args(signal, DBUS_TYPE_UINT64, &id,
+                                                       DBUS_TYPE_STRING, &names[i],
+                                                       DBUS_TYPE_STRING, &texts[i],
+                                                       DBUS_TYPE_INVALID))
+                        dbus_connection_send(b->conn, signal, NULL);
+                if (signal)
+                        dbus_message_unref(signal);
+                free(texts[i]);
+        }
+}
+
 void bus_execution_started(Bus *b, Execution *e)
 {
         /* No wake-up now: the timer brings it if the execution lasts. */
@@ -775,7 +818,9 @@ static void execution_finished(Bus *b, Execution *e)
                           (double)(now_usec() - e->finished_usec) / 1000.0,
                           e->status ? "refused" : e->success ? "ok" : "raised");
         }
-        /* The reply first; Busy (read from the daemon) is false already. */
+        /* The last of the streamed output, then the reply; Busy is false already. */
+        if (e->status == 0)
+                emit_output(b, e);
         reply_execution(b, e);
         execution_free(e);
         if (was_running)
@@ -1029,14 +1074,15 @@ static void *bus_thread(void *data)
         pthread_sigmask(SIG_BLOCK, &set, NULL);
 
         for (;;) {
-                size_t n = b->n_watches, nfds = 2;
-                struct pollfd fds[2 + n];
-                DBusWatch *which[2 + n];
+                size_t n = b->n_watches, nfds = 3;
+                struct pollfd fds[3 + n];
+                DBusWatch *which[3 + n];
                 uint64_t count;
 
                 fds[0] = (struct pollfd){ .fd = b->wake_fd, .events = POLLIN };
                 fds[1] = (struct pollfd){ .fd = b->started_fd, .events = POLLIN };
-                which[0] = which[1] = NULL;
+                fds[2] = (struct pollfd){ .fd = b->output_fd, .events = POLLIN };
+                which[0] = which[1] = which[2] = NULL;
                 for (size_t i = 0; i < n; i++) {
                         DBusWatch *w = b->watches[i];
                         unsigned flags = dbus_watch_get_flags(w);
@@ -1059,9 +1105,14 @@ static void *bus_thread(void *data)
                         (void)!read(b->wake_fd, &count, sizeof(count));
                 if (fds[1].revents & POLLIN)
                         (void)!read(b->started_fd, &count, sizeof(count));
-                handle_watches(b, fds + 2, which + 2, nfds - 2);
+                handle_watches(b, fds + 3, which + 3, nfds - 3);
                 handle_signals(b);
                 process_events(b);
+                if (fds[2].revents & POLLIN) {
+                        (void)!read(b->output_fd, &count, sizeof(count));
+                        if (b->running)
+                                emit_output(b, b->running);
+                }
                 check_deadlines(b);
                 while (dbus_connection_dispatch(b->conn) == DBUS_DISPATCH_DATA_REMAINS)
                         ;
@@ -1115,6 +1166,7 @@ int bus_new(Bus **out, Daemon *d, const char *name, char *err, size_t errlen)
         b->daemon = d;
         b->wake_fd = -1;
         b->started_fd = -1;
+        b->output_fd = -1;
         if (!(b->name = strdup(name)))
                 return -ENOMEM;
         r = queue_new(&b->events, 0);
@@ -1124,7 +1176,8 @@ int bus_new(Bus **out, Daemon *d, const char *name, char *err, size_t errlen)
         if (b->wake_fd < 0)
                 return -errno;
         b->started_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-        if (b->started_fd < 0)
+        b->output_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+        if (b->started_fd < 0 || b->output_fd < 0)
                 return -errno;
 
         /* Before any other libdbus call: the connection is used from two threads. */
@@ -1199,6 +1252,8 @@ Bus *bus_free(Bus *b)
                 close(b->wake_fd);
         if (b->started_fd >= 0)
                 close(b->started_fd);
+        if (b->output_fd >= 0)
+                close(b->output_fd);
         free(b);
         return NULL;
 }

@@ -11,6 +11,7 @@
 typedef struct Stream {
         char *data;
         size_t len, alloc;
+        size_t taken; /* bytes output_take() handed out already */
         uint64_t dropped;
 } Stream;
 
@@ -18,6 +19,9 @@ struct Output {
         pthread_mutex_t lock;
         uint64_t max;
         Stream streams[OUTPUT_N_STREAMS];
+        OutputNotify notify;
+        void *notify_data;
+        bool pending; /* text since the last take, notified */
 };
 
 int output_new(Output **out, uint64_t max)
@@ -30,6 +34,34 @@ int output_new(Output **out, uint64_t max)
         o->max = max;
         *out = o;
         return 0;
+}
+
+void output_set_notify(Output *o, OutputNotify fn, void *data)
+{
+        pthread_mutex_lock(&o->lock);
+        o->notify = fn;
+        o->notify_data = data;
+        pthread_mutex_unlock(&o->lock);
+}
+
+bool output_take(Output *o, char *texts[OUTPUT_N_STREAMS])
+{
+        bool any = false;
+
+        pthread_mutex_lock(&o->lock);
+        for (int i = 0; i < OUTPUT_N_STREAMS; i++) {
+                Stream *s = &o->streams[i];
+
+                texts[i] = NULL;
+                if (s->len == s->taken)
+                        continue;
+                texts[i] = strndup(s->data + s->taken, s->len - s->taken);
+                s->taken = s->len;
+                any = true;
+        }
+        o->pending = false;
+        pthread_mutex_unlock(&o->lock);
+        return any;
 }
 
 Output *output_free(Output *o)
@@ -111,6 +143,8 @@ void output_write(Output *o, int stream, const char *text, size_t len)
         Stream *s = &o->streams[stream];
         _cleanup_(freep) char *escaped = NULL;
         size_t room, take, elen, n;
+        OutputNotify notify;
+        void *notify_data;
 
         pthread_mutex_lock(&o->lock);
         room = o->max > s->len ? (size_t)(o->max - s->len) : 0;
@@ -137,7 +171,13 @@ void output_write(Output *o, int stream, const char *text, size_t len)
                 memcpy(s->data + s->len, escaped, n);
         s->len += n;
         s->dropped += (len - take) + (elen - n);
+        notify = n > 0 && !o->pending ? o->notify : NULL;
+        if (notify)
+                o->pending = true;
+        notify_data = o->notify_data;
         pthread_mutex_unlock(&o->lock);
+        if (notify)
+                notify(notify_data);
 }
 
 char *output_finish(Output *o, int stream, const char *tail)

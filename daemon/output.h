@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,12 +17,26 @@ enum { OUTPUT_STDOUT, OUTPUT_STDERR, OUTPUT_N_STREAMS };
  */
 typedef struct Output Output;
 
+/*
+ * Called, from the writing thread, when a stream gets text after the last
+ * output_take(): once per batch, so a reader can coalesce.  Never with the
+ * lock held.
+ */
+typedef void (*OutputNotify)(void *data);
+
 int output_new(Output **out, uint64_t max);
+void output_set_notify(Output *o, OutputNotify fn, void *data);
 Output *output_free(Output *o);
 DEFINE_CLEANUP(Output *, output_free);
 
 /* Append bytes; whatever cannot travel in a D-Bus string is escaped first. */
 void output_write(Output *o, int stream, const char *text, size_t len);
+
+/*
+ * What each stream kept since the last take, malloc'd into texts[stream]
+ * (NULL when nothing); false when there was nothing at all.
+ */
+bool output_take(Output *o, char *texts[OUTPUT_N_STREAMS]);
 
 /*
  * The stream's final text, malloc'd: what was kept, then the line saying how

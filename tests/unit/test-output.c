@@ -77,8 +77,46 @@ static void test_large(void)
         output_free(o);
 }
 
+static int notified;
+
+static void count_notify(void *data)
+{
+        (void)data;
+        notified++;
+}
+
+static void test_take(void)
+{
+        char *texts[OUTPUT_N_STREAMS];
+        Output *o;
+        char *s;
+
+        output_new(&o, 8);
+        output_set_notify(o, count_notify, NULL);
+        ok(!output_take(o, texts) && !texts[0] && !texts[1], "nothing to take at first");
+        output_write(o, OUTPUT_STDOUT, "ab", 2);
+        output_write(o, OUTPUT_STDERR, "x", 1);
+        output_write(o, OUTPUT_STDOUT, "cd", 2);
+        ok(notified == 1, "one notification for a batch of writes (%d)", notified);
+        ok(output_take(o, texts) && strcmp(texts[0], "abcd") == 0 && strcmp(texts[1], "x") == 0,
+           "take hands out what each stream gathered");
+        free(texts[0]);
+        free(texts[1]);
+        output_write(o, OUTPUT_STDOUT, "efghijkl", 8);
+        ok(notified == 2, "the next write after a take notifies again");
+        ok(output_take(o, texts) && strcmp(texts[0], "efgh") == 0 && !texts[1],
+           "only what was kept is streamed: %s", texts[0]);
+        free(texts[0]);
+        s = output_finish(o, OUTPUT_STDOUT, NULL);
+        ok(strcmp(s, "abcdefgh\n[guiloop: 4 bytes dropped]\n") == 0,
+           "the final text still holds everything kept: %s", s);
+        free(s);
+        output_free(o);
+}
+
 int main(void)
 {
+        test_take();
         test_escape();
         test_bounded();
         test_large();

@@ -194,15 +194,23 @@ static void queue_post_event_locked(Notifier *n)
         Tcl_QueueEvent(ev, TCL_QUEUE_TAIL);
 }
 
+static void wake(Notifier *n);
+
 static int post_event_proc(Tcl_Event *ev, int flags)
 {
         Notifier *n = self;
+        bool more;
         Call *c;
 
         (void)ev;
         if (!(flags & TCL_FILE_EVENTS))
                 return 0;
-        /* One call per event: Tk's own events get their turn between two. */
+        /*
+         * One call per event.  The next one is queued by the notifier's wait,
+         * not here: Tcl polls its sources (timers, X) only when its event
+         * queue is empty, so a call always waiting in the queue would starve
+         * them.
+         */
         pthread_mutex_lock(&n->lock);
         n->post_queued = false;
         c = n->head;
@@ -211,8 +219,10 @@ static int post_event_proc(Tcl_Event *ev, int flags)
                 if (!n->head)
                         n->tail = NULL;
         }
-        queue_post_event_locked(n);
+        more = n->head != NULL;
         pthread_mutex_unlock(&n->lock);
+        if (more)
+                wake(n);
         if (c) {
                 c->fn(c->data);
                 free(c);

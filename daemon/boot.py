@@ -82,10 +82,10 @@ def _remember_source(filename, code):
         linecache.cache.pop(_sources.popleft(), None)
 
 
-def _format(exc, own_code):
-    """The traceback as Python prints it, without guiloop's own frame."""
+def _format(exc):
+    """The traceback as Python prints it, without guiloop's own frames."""
     tb = exc.__traceback__
-    while tb is not None and tb.tb_frame.f_code is own_code:
+    while tb is not None and tb.tb_frame.f_code.co_filename == _format.__code__.co_filename:
         tb = tb.tb_next
     return "".join(traceback.format_exception(type(exc), exc, tb))
 
@@ -128,7 +128,7 @@ def execute(code, number):
         _interactive["_"] = value
         return True, repr(value), ""
     except BaseException as exc:
-        return False, "", _format(exc, execute.__code__)
+        return False, "", _format(exc)
 
 
 def run_file(path, argv):
@@ -151,7 +151,7 @@ def run_file(path, argv):
         exec(compile(source, path, "exec"), namespace)
         return True, ""
     except BaseException as exc:
-        return False, _format(exc, run_file.__code__)
+        return False, _format(exc)
     finally:
         sys.argv = saved_argv
         if sys.path and sys.path[0] == folder:
@@ -171,7 +171,15 @@ def startup(path):
         exec(compile(source, path, "exec"), _interactive)
         return ""
     except BaseException as exc:
-        return _format(exc, startup.__code__)
+        return _format(exc)
+
+
+def guard_sigint():
+    """Make the guard Python's SIGINT handler again; True if it was not."""
+    if signal.getsignal(signal.SIGINT) is _guiloop.sigint:
+        return False
+    signal.signal(signal.SIGINT, _guiloop.sigint)
+    return True
 
 
 def setup(paths, switch_interval):

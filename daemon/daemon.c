@@ -339,6 +339,9 @@ static int start(Daemon *d, const char *plugin_dir)
                 return r == BUS_E_NAME_TAKEN ? EXIT_TEMPFAIL :
                        r == BUS_E_CONNECT ? EXIT_UNAVAILABLE : EXIT_SOFTWARE;
         }
+        /* The startup file or a plugin may have replaced Python's SIGINT handler. */
+        if (python_guard_sigint(d->python))
+                log_info("took Python's SIGINT handler back after start-up");
         r = signals_install(bus_wake_fd(d->bus), pthread_self());
         if (r == 0)
                 r = bus_start(d->bus);

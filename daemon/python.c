@@ -5,6 +5,7 @@
 #include "python.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include "boot-py.h"
 #include "build-config.h"
 #include "log.h"
+#include "signals.h"
 
 struct Python {
         PyThreadState *main_thread; /* saved while the loop runs */
@@ -305,6 +307,31 @@ int python_setup(Python *py, const char *name, const char *source, char *err, si
         return r ? 0 : PYTHON_E_INIT;
 }
 
+/* GIL held. */
+static bool guard_sigint_locked(Python *py)
+{
+        PyObject *r = PyObject_CallMethod(py->boot, "guard_sigint", NULL);
+        bool replaced = r == Py_True;
+
+        if (!r)
+                PyErr_Print();
+        Py_XDECREF(r);
+        /* signal.signal() installed Python's C handler: ours goes back on top. */
+        replaced = signals_reclaim() || replaced;
+        if (r)
+                signals_python_guarded();
+        return replaced;
+}
+
+bool python_guard_sigint(Python *py)
+{
+        PyGILState_STATE gil = PyGILState_Ensure();
+        bool r = guard_sigint_locked(py);
+
+        PyGILState_Release(gil);
+        return r;
+}
+
 const char *python_version(Python *py)
 {
         return py->version;
@@ -381,6 +408,12 @@ void python_run(Python *py, Execution *e)
         }
         Py_XDECREF(r);
         py->current = NULL;
+        /* Two sigaction() calls; only code that replaced a handler costs more. */
+        if (signals_reclaim()) {
+                guard_sigint_locked(py);
+                log_warning("execution %" PRIu64 " replaced the SIGINT handler; guiloopd took it back",
+                            e->id);
+        }
         PyGILState_Release(gil);
 
         e->stdout_text = output_finish(e->output, OUTPUT_STDOUT, NULL);

@@ -42,6 +42,13 @@ DEFINE_CLEANUP(Python *, python_free);
  */
 int python_setup(Python *py, const char *name, const char *source, char *err, size_t errlen);
 
+/*
+ * Make the interrupt guard Python's SIGINT handler again, and the daemon's
+ * C handlers the process's (code may have called signal.signal()).  True
+ * when something had to be taken back.  Main thread.
+ */
+bool python_guard_sigint(Python *py);
+
 /* sys.version. */
 const char *python_version(Python *py);
 

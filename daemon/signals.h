@@ -2,6 +2,7 @@
 #pragma once
 
 #include <pthread.h>
+#include <stdbool.h>
 
 enum {
         SIGNALS_INT = 1 << 0,  /* SIGINT from outside: Ctrl-C, kill -INT */
@@ -18,6 +19,17 @@ enum {
  * `while True: pass` (measured on CPython 3.11).
  */
 int signals_install(int wake_fd, pthread_t gui_thread);
+
+/*
+ * Executed code can replace the handlers (signal.signal(), wx.App()); take
+ * them back.  True when they had been replaced, now or since Python's handler
+ * was last known to be the guard: then python_guard_sigint() is due.  Any
+ * thread.
+ */
+bool signals_reclaim(void);
+
+/* Python's SIGINT handler is the guard again (after python_guard_sigint). */
+void signals_python_guarded(void);
 
 /* The signals that arrived since the last call (SIGNALS_* bits). */
 unsigned signals_take(void);

@@ -138,6 +138,8 @@ def run_file(path, argv):
             source = f.read()
     except OSError as exc:
         return None, f"{path}: {exc.strerror or exc}"
+    except BaseException as exc:  # an Interrupt that came this early
+        return False, _format(exc)
 
     module = types.ModuleType("__main__")
     namespace = module.__dict__

@@ -343,36 +343,50 @@ static void output_pending(void *data);
 
 typedef void (*Handler)(Bus *b, DBusMessage *m);
 
+/* An execution for call m whose output streams through this bus. */
+static int new_execution(Bus *b, DBusMessage *m, ExecutionKind kind, Execution **out)
+{
+        int r = execution_new(out, kind, m, daemon_config(b->daemon)->max_output);
+
+        if (r == 0)
+                output_set_notify((*out)->output, output_pending, b);
+        return r;
+}
+
+/* Hand e to the GUI thread, or answer why not; takes e either way. */
+static void submit(Bus *b, DBusMessage *m, Execution *e, int r, const char *what)
+{
+        if (r == 0)
+                r = daemon_submit(b->daemon, e);
+        if (r != 0) {
+                reply_error(b, m, error_from_daemon(r), "%s",
+                            r == DAEMON_E_QUEUE_FULL ? "too many executions waiting (queue_limit)" :
+                            r == DAEMON_E_SHUTTING_DOWN ? "guiloopd is shutting down" :
+                            strerror(-r));
+                execution_free(e);
+                return;
+        }
+        log_debug("execution %" PRIu64 " queued (%s from %s)", e->id, what,
+                  dbus_message_get_sender(m));
+}
+
 static void on_execute(Bus *b, DBusMessage *m)
 {
-        const Config *c = daemon_config(b->daemon);
-        _cleanup_(execution_freep) Execution *e = NULL;
+        Execution *e = NULL;
         const char *code;
         int r;
 
         if (!dbus_message_get_args(m, NULL, DBUS_TYPE_STRING, &code, DBUS_TYPE_INVALID))
                 return reply_error(b, m, ERR_INVALID_ARGS, "Execute expects (s code)");
-        r = execution_new(&e, EXECUTION_CODE, m, c->max_output);
-        if (r == 0)
-                output_set_notify(e->output, output_pending, b);
+        r = new_execution(b, m, EXECUTION_CODE, &e);
         if (r == 0 && !(e->code = strdup(code)))
                 r = -ENOMEM;
-        if (r == 0)
-                r = daemon_submit(b->daemon, e);
-        if (r != 0)
-                return reply_error(b, m, error_from_daemon(r), "%s",
-                                   r == DAEMON_E_QUEUE_FULL ? "too many executions waiting (queue_limit)" :
-                                   r == DAEMON_E_SHUTTING_DOWN ? "guiloopd is shutting down" :
-                                   strerror(-r));
-        log_debug("execution %" PRIu64 " queued (Execute from %s)", e->id,
-                  dbus_message_get_sender(m));
-        e = NULL; /* the daemon has it now */
+        submit(b, m, e, r, "Execute");
 }
 
 static void on_run_file(Bus *b, DBusMessage *m)
 {
-        const Config *c = daemon_config(b->daemon);
-        _cleanup_(execution_freep) Execution *e = NULL;
+        Execution *e = NULL;
         char **argv = NULL;
         const char *path;
         int argc = 0, r;
@@ -391,9 +405,7 @@ static void on_run_file(Bus *b, DBusMessage *m)
                 return reply_error(b, m, ERR_FILE_NOT_FOUND, "%s: %s", path, strerror(r));
         }
 
-        r = execution_new(&e, EXECUTION_FILE, m, c->max_output);
-        if (r == 0)
-                output_set_notify(e->output, output_pending, b);
+        r = new_execution(b, m, EXECUTION_FILE, &e);
         if (r == 0 && !(e->path = strdup(path)))
                 r = -ENOMEM;
         if (r == 0 && !(e->argv = calloc((size_t)argc + 1, sizeof(char *))))
@@ -402,16 +414,7 @@ static void on_run_file(Bus *b, DBusMessage *m)
                 if (!(e->argv[i] = strdup(argv[i])))
                         r = -ENOMEM;
         dbus_free_string_array(argv);
-        if (r == 0)
-                r = daemon_submit(b->daemon, e);
-        if (r != 0)
-                return reply_error(b, m, error_from_daemon(r), "%s",
-                                   r == DAEMON_E_QUEUE_FULL ? "too many executions waiting (queue_limit)" :
-                                   r == DAEMON_E_SHUTTING_DOWN ? "guiloopd is shutting down" :
-                                   strerror(-r));
-        log_debug("execution %" PRIu64 " queued (RunFile %s from %s)", e->id, path,
-                  dbus_message_get_sender(m));
-        e = NULL;
+        submit(b, m, e, r, "RunFile");
 }
 
 static void on_interrupt(Bus *b, DBusMessage *m)

@@ -337,13 +337,31 @@ const char *python_version(Python *py)
         return py->version;
 }
 
-/* What went wrong inside guiloop's own wrapper, as a traceback of sorts. */
+/*
+ * An exception out of guiloop's own wrapper (an interrupt between two of its
+ * lines, say), ending the way a traceback does: "Type: message\n".
+ */
 static char *fetch_error_text(void)
 {
-        char line[1024];
+        PyObject *type, *value, *tb, *s = NULL;
+        const char *text = NULL;
+        char *out;
 
-        error_text(line, sizeof(line), "guiloop");
-        return strdup(line);
+        PyErr_Fetch(&type, &value, &tb);
+        PyErr_NormalizeException(&type, &value, &tb);
+        if (value)
+                s = PyObject_Str(value);
+        if (s && PyUnicode_Check(s))
+                text = PyUnicode_AsUTF8(s);
+        if (asprintf(&out, "%s%s%s\n", type ? ((PyTypeObject *)type)->tp_name : "Exception",
+                     text && *text ? ": " : "", text && *text ? text : "") < 0)
+                out = NULL;
+        Py_XDECREF(s);
+        Py_XDECREF(type);
+        Py_XDECREF(value);
+        Py_XDECREF(tb);
+        PyErr_Clear();
+        return out;
 }
 
 /* Cut a result to max bytes, saying so, as output streams do. */

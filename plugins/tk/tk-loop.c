@@ -71,7 +71,7 @@ typedef struct Notifier {
         /* Owner: calls posted from any thread. */
         pthread_mutex_t lock;
         Call *head, *tail;
-        bool post_queued;
+        bool post_queued; /* an idle handler will run the next call */
 } Notifier;
 
 struct GuiloopLoop {
@@ -179,38 +179,28 @@ static void queue_file_event(FileHandler *h)
         Tcl_QueueEvent(&fe->header, TCL_QUEUE_TAIL);
 }
 
-static int post_event_proc(Tcl_Event *ev, int flags);
+static void post_idle_proc(ClientData data);
 
-/* Queue the Tcl event that runs the next posted call, once. Lock held. */
-static void queue_post_event_locked(Notifier *n)
+/*
+ * Schedule the next posted call, once.  Lock held; the notifier's thread.
+ * Posted calls run as Tcl idle handlers: Tcl runs those only when no event
+ * waits, so Tk's timers, X events and redraws all get their turn between two
+ * calls, and a new one registered while idle handlers run waits for the next
+ * round.
+ */
+static void schedule_post_locked(Notifier *n)
 {
-        Tcl_Event *ev;
-
         if (n->post_queued || !n->head)
                 return;
-        ev = (Tcl_Event *)ckalloc(sizeof(*ev));
-        ev->proc = post_event_proc;
         n->post_queued = true;
-        Tcl_QueueEvent(ev, TCL_QUEUE_TAIL);
+        Tcl_DoWhenIdle(post_idle_proc, n);
 }
 
-static void wake(Notifier *n);
-
-static int post_event_proc(Tcl_Event *ev, int flags)
+static void post_idle_proc(ClientData data)
 {
-        Notifier *n = self;
-        bool more;
+        Notifier *n = data;
         Call *c;
 
-        (void)ev;
-        if (!(flags & TCL_FILE_EVENTS))
-                return 0;
-        /*
-         * One call per event.  The next one is queued by the notifier's wait,
-         * not here: Tcl polls its sources (timers, X) only when its event
-         * queue is empty, so a call always waiting in the queue would starve
-         * them.
-         */
         pthread_mutex_lock(&n->lock);
         n->post_queued = false;
         c = n->head;
@@ -219,15 +209,14 @@ static int post_event_proc(Tcl_Event *ev, int flags)
                 if (!n->head)
                         n->tail = NULL;
         }
-        more = n->head != NULL;
         pthread_mutex_unlock(&n->lock);
-        if (more)
-                wake(n);
         if (c) {
                 c->fn(c->data);
                 free(c);
         }
-        return 1;
+        pthread_mutex_lock(&n->lock);
+        schedule_post_locked(n);
+        pthread_mutex_unlock(&n->lock);
 }
 
 static void wake(Notifier *n)
@@ -301,7 +290,7 @@ static int notifier_wait(const Tcl_Time *t)
         if (fds[0].revents & POLLIN) {
                 (void)!read(n->wake_fd, &value, sizeof(value));
                 pthread_mutex_lock(&n->lock);
-                queue_post_event_locked(n);
+                schedule_post_locked(n);
                 pthread_mutex_unlock(&n->lock);
                 found = 1;
         }

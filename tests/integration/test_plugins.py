@@ -142,14 +142,20 @@ def test_plugin_dir_option_wins_over_config(guiloopd, make_env, tmp_path):
     assert str(from_cfg) not in p.stderr
 
 
+def only_gtk(tmp_path):
+    """A plugin folder holding a copy of the built gtk.so and nothing else."""
+    folder = tmp_path / "only-gtk"
+    folder.mkdir()
+    shutil.copy(PLUGIN_BUILD_DIR / "gtk.so", folder / "gtk.so")
+    return folder
+
+
 @pytest.mark.parametrize("tk", ["qt", "wx", "tk"])
-def test_toolkit_without_plugin(guiloopd, make_env, tk):
-    path = PLUGIN_BUILD_DIR / f"{tk}.so"
-    if path.exists():
-        pytest.skip(f"{path} is built")
-    p = run_guiloopd(["--toolkit", tk], make_env())
+def test_toolkit_without_plugin(guiloopd, make_env, tmp_path, tk):
+    folder = only_gtk(tmp_path)
+    p = run_guiloopd(["--plugin-dir", str(folder), "--toolkit", tk], make_env())
     assert p.returncode == EX_UNAVAILABLE, (p.returncode, p.stderr)
-    assert_one_line_naming(p.stderr, path)
+    assert_one_line_naming(p.stderr, folder / f"{tk}.so")
 
 
 def test_no_display(guiloopd, make_env, toolkit):
@@ -158,10 +164,8 @@ def test_no_display(guiloopd, make_env, toolkit):
     assert "display" in p.stderr.lower(), p.stderr
 
 
-def test_tk_guest_without_tk_plugin(guiloopd, make_env):
-    path = PLUGIN_BUILD_DIR / "tk.so"
-    if path.exists():
-        pytest.skip(f"{path} is built")
-    p = run_guiloopd(["--toolkit", "gtk", "--tk-guest"], make_env())
+def test_tk_guest_without_tk_plugin(guiloopd, make_env, tmp_path):
+    folder = only_gtk(tmp_path)
+    p = run_guiloopd(["--plugin-dir", str(folder), "--toolkit", "gtk", "--tk-guest"], make_env())
     assert p.returncode == EX_UNAVAILABLE, (p.returncode, p.stderr)
-    assert_one_line_naming(p.stderr, path)
+    assert_one_line_naming(p.stderr, folder / "tk.so")

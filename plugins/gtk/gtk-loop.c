@@ -1,134 +1,27 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The GTK 3 toolkit plugin: gtk_main() in the main thread, with a GSource
- * for posted calls (woken by g_main_context_wakeup, never polled), one per
- * loop iteration, and unix-fd and ready-time sources for a guest.
+ * The GTK 3 toolkit plugin: gtk_main() in the main thread; posted calls,
+ * fd watches and timers are the GLib sources of plugins/glib.
  */
 #include <errno.h>
 #include <gtk/gtk.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "glib-sources.h"
 #include "guiloop/plugin.h"
-
-typedef struct Call {
-        struct Call *next;
-        GuiloopFn fn;
-        void *data;
-} Call;
-
-/* The posted calls: a FIFO any thread appends to, the loop's thread drains. */
-typedef struct PostSource {
-        GSource source;
-        GMutex lock;
-        Call *head, *tail;
-} PostSource;
 
 struct GuiloopLoop {
         const GuiloopHost *host;
         GMainContext *context;
-        PostSource *posts;
+        GlibPosts *posts;
         gint quit; /* atomic: quit() was called */
         char describe[64];
 };
 
-struct GuiloopWatch {
-        GSource source;
-        gpointer tag;
-        GuiloopFdFn fn;
-        void *data;
-        int fd;
-};
-
-struct GuiloopTimer {
-        GSource source;
-        GuiloopFn fn;
-        void *data;
-};
-
-/* ---- posted calls ---- */
-
-static gboolean post_prepare(GSource *source, gint *timeout)
-{
-        PostSource *p = (PostSource *)source;
-        gboolean ready;
-
-        *timeout = -1;
-        g_mutex_lock(&p->lock);
-        ready = p->head != NULL;
-        g_mutex_unlock(&p->lock);
-        return ready;
-}
-
-static gboolean post_check(GSource *source)
-{
-        gint timeout;
-
-        return post_prepare(source, &timeout);
-}
-
-static gboolean post_dispatch(GSource *source, GSourceFunc callback, gpointer user_data)
-{
-        PostSource *p = (PostSource *)source;
-        Call *c;
-
-        (void)callback;
-        (void)user_data;
-        /* One call per iteration: the toolkit's own events get their turn between two. */
-        g_mutex_lock(&p->lock);
-        c = p->head;
-        if (c) {
-                p->head = c->next;
-                if (!p->head)
-                        p->tail = NULL;
-        }
-        g_mutex_unlock(&p->lock);
-        if (c) {
-                c->fn(c->data);
-                free(c);
-        }
-        return G_SOURCE_CONTINUE;
-}
-
-static void post_finalize(GSource *source)
-{
-        PostSource *p = (PostSource *)source;
-
-        while (p->head) {
-                Call *c = p->head;
-
-                p->head = c->next;
-                free(c);
-        }
-        g_mutex_clear(&p->lock);
-}
-
-static GSourceFuncs post_funcs = {
-        .prepare = post_prepare,
-        .check = post_check,
-        .dispatch = post_dispatch,
-        .finalize = post_finalize,
-};
-
 static int loop_post(GuiloopLoop *loop, GuiloopFn fn, void *data)
 {
-        PostSource *p = loop->posts;
-        Call *c = malloc(sizeof(*c));
-
-        if (!c)
-                return -ENOMEM;
-        c->next = NULL;
-        c->fn = fn;
-        c->data = data;
-        g_mutex_lock(&p->lock);
-        if (p->tail)
-                p->tail->next = c;
-        else
-                p->head = c;
-        p->tail = c;
-        g_mutex_unlock(&p->lock);
-        g_main_context_wakeup(loop->context);
-        return 0;
+        return glib_posts_push(loop->posts, fn, data);
 }
 
 /* ---- run and quit ---- */
@@ -160,99 +53,34 @@ static void loop_quit(GuiloopLoop *loop)
 
 /* ---- fd watches and timers for a guest ---- */
 
-static gushort to_condition(unsigned events)
-{
-        return (gushort)(((events & GUILOOP_FD_IN) ? G_IO_IN : 0) |
-                         ((events & GUILOOP_FD_OUT) ? G_IO_OUT : 0));
-}
-
-static gboolean watch_dispatch(GSource *source, GSourceFunc callback, gpointer user_data)
-{
-        GuiloopWatch *w = (GuiloopWatch *)source;
-        GIOCondition cond = g_source_query_unix_fd(source, w->tag);
-        unsigned events = 0;
-
-        (void)callback;
-        (void)user_data;
-        if (cond & G_IO_IN)
-                events |= GUILOOP_FD_IN;
-        if (cond & G_IO_OUT)
-                events |= GUILOOP_FD_OUT;
-        if (cond & (G_IO_ERR | G_IO_NVAL))
-                events |= GUILOOP_FD_ERR;
-        if (cond & G_IO_HUP)
-                events |= GUILOOP_FD_HUP;
-        if (events)
-                w->fn(w->data, w->fd, events);
-        return G_SOURCE_CONTINUE;
-}
-
-static GSourceFuncs watch_funcs = { .dispatch = watch_dispatch };
-
 static int loop_watch_add(GuiloopLoop *loop, int fd, unsigned events, GuiloopFdFn fn,
                           void *data, GuiloopWatch **out)
 {
-        GuiloopWatch *w = (GuiloopWatch *)g_source_new(&watch_funcs, sizeof(*w));
-
-        w->fn = fn;
-        w->data = data;
-        w->fd = fd;
-        w->tag = g_source_add_unix_fd(&w->source, fd, to_condition(events));
-        g_source_set_name(&w->source, "guiloop fd watch");
-        g_source_attach(&w->source, loop->context);
-        *out = w;
-        return 0;
+        return glib_watch_add(loop->context, fd, events, fn, data, out);
 }
 
 static int loop_watch_update(GuiloopLoop *loop, GuiloopWatch *w, unsigned events)
 {
         (void)loop;
-        g_source_modify_unix_fd(&w->source, w->tag, to_condition(events));
-        return 0;
+        return glib_watch_update(w, events);
 }
 
 static void loop_watch_remove(GuiloopLoop *loop, GuiloopWatch *w)
 {
         (void)loop;
-        g_source_destroy(&w->source);
-        g_source_unref(&w->source);
+        glib_watch_remove(w);
 }
-
-static gboolean timer_dispatch(GSource *source, GSourceFunc callback, gpointer user_data)
-{
-        GuiloopTimer *t = (GuiloopTimer *)source;
-
-        (void)callback;
-        (void)user_data;
-        /* One-shot: gone before fn runs, so fn may add the next one. */
-        g_source_destroy(source);
-        t->fn(t->data);
-        g_source_unref(source);
-        return G_SOURCE_REMOVE;
-}
-
-static GSourceFuncs timer_funcs = { .dispatch = timer_dispatch };
 
 static int loop_timer_add(GuiloopLoop *loop, uint64_t usec, GuiloopFn fn, void *data,
                           GuiloopTimer **out)
 {
-        GuiloopTimer *t = (GuiloopTimer *)g_source_new(&timer_funcs, sizeof(*t));
-
-        t->fn = fn;
-        t->data = data;
-        g_source_set_name(&t->source, "guiloop timer");
-        g_source_set_ready_time(&t->source, g_get_monotonic_time() + (gint64)usec);
-        g_source_attach(&t->source, loop->context);
-        if (out)
-                *out = t;
-        return 0;
+        return glib_timer_add(loop->context, usec, fn, data, out);
 }
 
 static void loop_timer_remove(GuiloopLoop *loop, GuiloopTimer *t)
 {
         (void)loop;
-        g_source_destroy(&t->source);
-        g_source_unref(&t->source);
+        glib_timer_remove(t);
 }
 
 /* ---- life ---- */
@@ -266,8 +94,7 @@ static const char *loop_describe(GuiloopLoop *loop)
 
 static void loop_free(GuiloopLoop *loop)
 {
-        g_source_destroy(&loop->posts->source);
-        g_source_unref(&loop->posts->source);
+        glib_posts_free(loop->posts);
         /* GTK cannot be torn down and started again; what it holds goes with the process. */
         free(loop);
 }
@@ -310,12 +137,9 @@ static int loop_new(const GuiloopHost *host, GuiloopLoop **out, const GuiloopLoo
                 return -ENOMEM;
         loop->host = host;
         loop->context = g_main_context_default();
-        loop->posts = (PostSource *)g_source_new(&post_funcs, sizeof(PostSource));
-        g_mutex_init(&loop->posts->lock);
-        g_source_set_name(&loop->posts->source, "guiloop posted calls");
-        /* Below GTK's redraws (HIGH_IDLE + 20): a long queue never starves the GUI. */
-        g_source_set_priority(&loop->posts->source, G_PRIORITY_DEFAULT_IDLE);
-        g_source_attach(&loop->posts->source, loop->context);
+        /* Posted calls at g_idle_add()'s priority, below GTK's redraws (HIGH_IDLE + 20): */
+        /* a long queue never starves the GUI, and shares the loop with idles fairly. */
+        loop->posts = glib_posts_new(loop->context, G_PRIORITY_DEFAULT_IDLE, NULL, NULL);
         *out = loop;
         *ops = &loop_ops;
         return 0;

@@ -39,47 +39,20 @@
 #include <wx/evtloop.h>
 #include <wx/version.h>
 
+#include "glib-sources.h"
 #include "guiloop/plugin.h"
 
 namespace {
-
-struct Call {
-        Call *next;
-        GuiloopFn fn;
-        void *data;
-};
-
-/* The posted calls: a FIFO any thread appends to, the loop's thread drains. */
-struct PostSource {
-        GSource source;
-        GMutex lock;
-        Call *head, *tail;
-        bool yield_next; /* loop's thread: wx's idle goes before the next call */
-};
 
 } // namespace
 
 struct GuiloopLoop {
         const GuiloopHost *host;
         GMainContext *context;
-        PostSource *posts;
+        GlibPosts *posts;
         gint quit;              /* atomic: quit() was called */
         wxEventLoopBase *events; /* our event loop while run() runs it */
         char describe[64];
-};
-
-struct GuiloopWatch {
-        GSource source;
-        gpointer tag;
-        GuiloopFdFn fn;
-        void *data;
-        int fd;
-};
-
-struct GuiloopTimer {
-        GSource source;
-        GuiloopFn fn;
-        void *data;
 };
 
 namespace {
@@ -166,102 +139,16 @@ struct LoopAccess : wxEventLoopBase {
 
 /* ---- posted calls ---- */
 
-gboolean post_prepare(GSource *source, gint *timeout)
+/* Executed code is our event handler: wx idles after it, as after its own. */
+void wake_wx_idle(void *)
 {
-        PostSource *p = reinterpret_cast<PostSource *>(source);
-        gboolean ready;
-
-        *timeout = -1;
-        g_mutex_lock(&p->lock);
-        ready = p->head != nullptr;
-        g_mutex_unlock(&p->lock);
-        return ready;
-}
-
-gboolean post_check(GSource *source)
-{
-        gint timeout;
-
-        return post_prepare(source, &timeout);
-}
-
-gboolean post_dispatch(GSource *source, GSourceFunc, gpointer)
-{
-        PostSource *p = reinterpret_cast<PostSource *>(source);
-        Call *c;
-        bool more;
-
-        /*
-         * wx's idle handler (pending events such as wx.CallAfter, windows
-         * waiting for deletion, UI updates), woken after the last call, runs
-         * before the next call, as after an event handler in a wx program: it
-         * has our priority but was attached after us, so it runs in this
-         * iteration, and the call in the next.
-         */
-        if (p->yield_next) {
-                p->yield_next = false;
-                return G_SOURCE_CONTINUE;
-        }
-
-        /* One call per iteration: wx's own events get their turn between two. */
-        g_mutex_lock(&p->lock);
-        c = p->head;
-        if (c) {
-                p->head = c->next;
-                if (!p->head)
-                        p->tail = nullptr;
-        }
-        g_mutex_unlock(&p->lock);
-        if (!c)
-                return G_SOURCE_CONTINUE;
-        c->fn(c->data);
-        free(c);
-
-        /* Executed code is our event handler: wx idles after it, as after its own. */
         if (wxTheApp)
                 wxTheApp->WakeUpIdle();
-        g_mutex_lock(&p->lock);
-        more = p->head != nullptr;
-        g_mutex_unlock(&p->lock);
-        p->yield_next = more;
-        return G_SOURCE_CONTINUE;
 }
-
-void post_finalize(GSource *source)
-{
-        PostSource *p = reinterpret_cast<PostSource *>(source);
-
-        while (p->head) {
-                Call *c = p->head;
-
-                p->head = c->next;
-                free(c);
-        }
-        g_mutex_clear(&p->lock);
-}
-
-GSourceFuncs post_funcs = { post_prepare, post_check, post_dispatch, post_finalize,
-                            nullptr, nullptr };
 
 int loop_post(GuiloopLoop *loop, GuiloopFn fn, void *data)
 {
-        PostSource *p = loop->posts;
-        Call *c = static_cast<Call *>(malloc(sizeof(*c)));
-
-        if (!c)
-                return -ENOMEM;
-        c->next = nullptr;
-        c->fn = fn;
-        c->data = data;
-        g_mutex_lock(&p->lock);
-        if (p->tail)
-                p->tail->next = c;
-        else
-                p->head = c;
-        p->tail = c;
-        g_mutex_unlock(&p->lock);
-        g_main_context_wakeup(loop->context);
-        return 0;
+        return glib_posts_push(loop->posts, fn, data);
 }
 
 /* ---- the application ---- */
@@ -364,96 +251,33 @@ void loop_quit(GuiloopLoop *loop)
         g_idle_add_full(G_PRIORITY_HIGH, quit_now, loop, nullptr);
 }
 
-/* ---- fd watches and timers for a guest ---- */
-
-gushort to_condition(unsigned events)
-{
-        return static_cast<gushort>(((events & GUILOOP_FD_IN) ? G_IO_IN : 0) |
-                                    ((events & GUILOOP_FD_OUT) ? G_IO_OUT : 0));
-}
-
-gboolean watch_dispatch(GSource *source, GSourceFunc, gpointer)
-{
-        GuiloopWatch *w = reinterpret_cast<GuiloopWatch *>(source);
-        unsigned cond = g_source_query_unix_fd(source, w->tag);
-        unsigned events = 0;
-
-        if (cond & G_IO_IN)
-                events |= GUILOOP_FD_IN;
-        if (cond & G_IO_OUT)
-                events |= GUILOOP_FD_OUT;
-        if (cond & (G_IO_ERR | G_IO_NVAL))
-                events |= GUILOOP_FD_ERR;
-        if (cond & G_IO_HUP)
-                events |= GUILOOP_FD_HUP;
-        if (events)
-                w->fn(w->data, w->fd, events);
-        return G_SOURCE_CONTINUE;
-}
-
-GSourceFuncs watch_funcs = { nullptr, nullptr, watch_dispatch, nullptr, nullptr, nullptr };
+/* ---- fd watches and timers for a guest: wxGTK's loop is GLib's ---- */
 
 int loop_watch_add(GuiloopLoop *loop, int fd, unsigned events, GuiloopFdFn fn, void *data,
                    GuiloopWatch **out)
 {
-        GuiloopWatch *w =
-                reinterpret_cast<GuiloopWatch *>(g_source_new(&watch_funcs, sizeof(*w)));
-
-        w->fn = fn;
-        w->data = data;
-        w->fd = fd;
-        w->tag = g_source_add_unix_fd(&w->source, fd, static_cast<GIOCondition>(to_condition(events)));
-        g_source_set_name(&w->source, "guiloop fd watch");
-        g_source_attach(&w->source, loop->context);
-        *out = w;
-        return 0;
+        return glib_watch_add(loop->context, fd, events, fn, data, out);
 }
 
 int loop_watch_update(GuiloopLoop *, GuiloopWatch *w, unsigned events)
 {
-        g_source_modify_unix_fd(&w->source, w->tag, static_cast<GIOCondition>(to_condition(events)));
-        return 0;
+        return glib_watch_update(w, events);
 }
 
 void loop_watch_remove(GuiloopLoop *, GuiloopWatch *w)
 {
-        g_source_destroy(&w->source);
-        g_source_unref(&w->source);
+        glib_watch_remove(w);
 }
-
-gboolean timer_dispatch(GSource *source, GSourceFunc, gpointer)
-{
-        GuiloopTimer *t = reinterpret_cast<GuiloopTimer *>(source);
-
-        /* One-shot: gone before fn runs, so fn may add the next one. */
-        g_source_destroy(source);
-        t->fn(t->data);
-        g_source_unref(source);
-        return G_SOURCE_REMOVE;
-}
-
-GSourceFuncs timer_funcs = { nullptr, nullptr, timer_dispatch, nullptr, nullptr, nullptr };
 
 int loop_timer_add(GuiloopLoop *loop, uint64_t usec, GuiloopFn fn, void *data,
                    GuiloopTimer **out)
 {
-        GuiloopTimer *t =
-                reinterpret_cast<GuiloopTimer *>(g_source_new(&timer_funcs, sizeof(*t)));
-
-        t->fn = fn;
-        t->data = data;
-        g_source_set_name(&t->source, "guiloop timer");
-        g_source_set_ready_time(&t->source, g_get_monotonic_time() + static_cast<gint64>(usec));
-        g_source_attach(&t->source, loop->context);
-        if (out)
-                *out = t;
-        return 0;
+        return glib_timer_add(loop->context, usec, fn, data, out);
 }
 
 void loop_timer_remove(GuiloopLoop *, GuiloopTimer *t)
 {
-        g_source_destroy(&t->source);
-        g_source_unref(&t->source);
+        glib_timer_remove(t);
 }
 
 /* ---- life ---- */
@@ -473,8 +297,7 @@ void loop_free(GuiloopLoop *loop)
          * wxEntryCleanup(), which deleted the app and its windows.  Touch no
          * wx object here; GTK, like wx, goes with the process.
          */
-        g_source_destroy(&loop->posts->source);
-        g_source_unref(&loop->posts->source);
+        glib_posts_free(loop->posts);
         while (g_source_remove_by_user_data(loop)) /* a quit_now() that never ran */
                 ;
         free(loop);
@@ -531,12 +354,12 @@ int loop_new(const GuiloopHost *host, GuiloopLoop **out, const GuiloopLoopOps **
                 return -ENOMEM;
         loop->host = host;
         loop->context = g_main_context_default();
-        loop->posts = reinterpret_cast<PostSource *>(g_source_new(&post_funcs, sizeof(PostSource)));
-        g_mutex_init(&loop->posts->lock);
-        g_source_set_name(&loop->posts->source, "guiloop posted calls");
-        /* wx's idle handler's priority: one posted call and wx's pending events per iteration. */
-        g_source_set_priority(&loop->posts->source, G_PRIORITY_LOW);
-        g_source_attach(&loop->posts->source, loop->context);
+        /*
+         * At the priority of wx's idle handler (pending events such as
+         * wx.CallAfter, windows waiting for deletion), which a call wakes and
+         * which then runs before the next call.
+         */
+        loop->posts = glib_posts_new(loop->context, G_PRIORITY_LOW, wake_wx_idle, nullptr);
         *out = loop;
         *ops = &loop_ops;
         return 0;

@@ -52,3 +52,18 @@ def test_window_survives_between_executions(daemon, xvfb):
     daemon.ok("w.set_title(w.get_title() + '-renamed')")
     find_window(xvfb, title + "-renamed")
     assert daemon.value("w.get_visible()") is True
+
+
+def test_idle_of_one_execution_runs_before_the_next(daemon):
+    """What an execution scheduled at g_idle_add()'s priority goes before the
+    next queued execution, as after a GTK event handler."""
+    daemon.ok(GTK + "order = []")
+    blocker = daemon.execute_bg("import time\ntime.sleep(0.3)")
+    daemon.wait_busy()
+    first = daemon.execute_bg("GLib.idle_add(lambda: order.append('idle') and False)\n"
+                              "order.append('e1')")
+    second = daemon.execute_bg("order.append('e2')")
+    daemon.wait_queue(2)
+    blocker.result(10)
+    assert first.result(10)[0] and second.result(10)[0]
+    assert daemon.value("order") == ["e1", "idle", "e2"]

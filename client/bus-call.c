@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dbus-poll.h"
+
 /* libdbus uses one or two watches (read, write) on the socket. */
 #define MAX_WATCHES 8
 
@@ -141,17 +143,11 @@ static int iterate(Client *c, int fd, bool *fd_ready)
         *fd_ready = false;
         for (size_t i = 0; i < c->n_watches; i++) {
                 DBusWatch *w = c->watches[i];
-                unsigned flags;
-                short events = 0;
 
                 if (!dbus_watch_get_enabled(w))
                         continue;
-                flags = dbus_watch_get_flags(w);
-                if (flags & DBUS_WATCH_READABLE)
-                        events |= POLLIN;
-                if (flags & DBUS_WATCH_WRITABLE)
-                        events |= POLLOUT;
-                fds[n] = (struct pollfd){ .fd = dbus_watch_get_unix_fd(w), .events = events };
+                fds[n] = (struct pollfd){ .fd = dbus_watch_get_unix_fd(w),
+                                          .events = dbus_poll_events(w) };
                 which[n++] = w;
         }
         n_watches = n;
@@ -164,20 +160,9 @@ static int iterate(Client *c, int fd, bool *fd_ready)
                 return errno == EINTR ? 0 : -errno;
 
         for (size_t i = 0; i < n_watches; i++) {
-                unsigned flags = 0;
-
                 /* Handling one watch may have removed another (disconnect). */
-                if (!fds[i].revents || !has_watch(c, which[i]))
-                        continue;
-                if (fds[i].revents & POLLIN)
-                        flags |= DBUS_WATCH_READABLE;
-                if (fds[i].revents & POLLOUT)
-                        flags |= DBUS_WATCH_WRITABLE;
-                if (fds[i].revents & POLLERR)
-                        flags |= DBUS_WATCH_ERROR;
-                if (fds[i].revents & POLLHUP)
-                        flags |= DBUS_WATCH_HANGUP;
-                dbus_watch_handle(which[i], flags);
+                if (fds[i].revents && has_watch(c, which[i]))
+                        dbus_watch_handle(which[i], dbus_poll_flags(fds[i].revents));
         }
         if (fd >= 0 && fds[n - 1].revents)
                 *fd_ready = true;

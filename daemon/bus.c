@@ -14,6 +14,7 @@
 #include <sys/timerfd.h>
 
 #include "build-config.h"
+#include "dbus-poll.h"
 #include "interface-xml.h"
 #include "log.h"
 #include "queue.h"
@@ -1043,7 +1044,6 @@ static void handle_signals(Bus *b)
 static void handle_watches(Bus *b, struct pollfd *fds, DBusWatch **which, size_t n)
 {
         for (size_t i = 0; i < n; i++) {
-                unsigned flags = 0;
                 bool alive = false;
 
                 if (!fds[i].revents)
@@ -1051,17 +1051,8 @@ static void handle_watches(Bus *b, struct pollfd *fds, DBusWatch **which, size_t
                 /* An earlier handle may have removed this watch. */
                 for (size_t j = 0; j < b->n_watches; j++)
                         alive = alive || b->watches[j] == which[i];
-                if (!alive)
-                        continue;
-                if (fds[i].revents & POLLIN)
-                        flags |= DBUS_WATCH_READABLE;
-                if (fds[i].revents & POLLOUT)
-                        flags |= DBUS_WATCH_WRITABLE;
-                if (fds[i].revents & POLLERR)
-                        flags |= DBUS_WATCH_ERROR;
-                if (fds[i].revents & POLLHUP)
-                        flags |= DBUS_WATCH_HANGUP;
-                dbus_watch_handle(which[i], flags);
+                if (alive)
+                        dbus_watch_handle(which[i], dbus_poll_flags(fds[i].revents));
         }
 }
 
@@ -1088,15 +1079,11 @@ static void *bus_thread(void *data)
                 which[0] = which[1] = which[2] = NULL;
                 for (size_t i = 0; i < n; i++) {
                         DBusWatch *w = b->watches[i];
-                        unsigned flags = dbus_watch_get_flags(w);
 
                         if (!dbus_watch_get_enabled(w))
                                 continue;
-                        fds[nfds] = (struct pollfd){
-                                .fd = dbus_watch_get_unix_fd(w),
-                                .events = (short)(((flags & DBUS_WATCH_READABLE) ? POLLIN : 0) |
-                                                  ((flags & DBUS_WATCH_WRITABLE) ? POLLOUT : 0)),
-                        };
+                        fds[nfds] = (struct pollfd){ .fd = dbus_watch_get_unix_fd(w),
+                                                     .events = dbus_poll_events(w) };
                         which[nfds++] = w;
                 }
 

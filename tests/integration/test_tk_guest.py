@@ -75,3 +75,25 @@ def test_tk_guest_interrupt(guest):
     assert guest.interrupt() is True
     success, _, _, err = call.result(10)
     assert not success and err.endswith("KeyboardInterrupt\n"), err
+
+
+def test_click_on_each_toolkit_in_one_daemon(guest, toolkit, xvfb):
+    """The host's button and Tk's, in the same daemon, both reach their handler."""
+    def click(title):
+        wid = find_window(xvfb, title)[0]
+        x, y, w, h = window_geometry(xvfb, wid)
+        xdotool(xvfb, "mousemove", "--sync", str(x + w // 2), str(y + h // 2))
+        time.sleep(0.1)
+        xdotool(xvfb, "click", "1")
+
+    host = f"guiloop-host-click-{toolkit}-{guest.pid}"
+    guest.ok(snippet(toolkit, "button", title=host))
+    click(host)
+    poll(lambda: guest.value("clicks") == 1, 5, interval=0.05, what=f"the {toolkit} click handler")
+
+    tk = f"guiloop-tk-click-{guest.pid}"
+    # Tk's counter is tk_clicks; its window maps on top, at the same place.
+    guest.ok(snippet("tk", "button", title=tk).replace("clicks", "tk_clicks"))
+    click(tk)
+    poll(lambda: guest.value("tk_clicks") == 1, 5, interval=0.05, what="the Tk click handler")
+    assert guest.value("clicks") == 1, "the click went to the host's window"

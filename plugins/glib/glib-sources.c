@@ -1,23 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 #include "glib-sources.h"
 
-#include <errno.h>
-#include <stdbool.h>
-#include <stdlib.h>
-
-typedef struct Call {
-        struct Call *next;
-        GuiloopFn fn;
-        void *data;
-} Call;
+#include "calls.h"
 
 struct GlibPosts {
         GSource source;
         GMainContext *context;
         GuiloopFn after_call;
         void *after_data;
-        GMutex lock;
-        Call *head, *tail;
+        Calls calls;
         bool sit_out; /* loop's thread: the last call's own work goes first */
 };
 
@@ -39,14 +30,8 @@ struct GuiloopTimer {
 
 static gboolean posts_prepare(GSource *source, gint *timeout)
 {
-        GlibPosts *p = (GlibPosts *)source;
-        gboolean ready;
-
         *timeout = -1;
-        g_mutex_lock(&p->lock);
-        ready = p->head != NULL;
-        g_mutex_unlock(&p->lock);
-        return ready;
+        return calls_pending(&((GlibPosts *)source)->calls);
 }
 
 static gboolean posts_check(GSource *source)
@@ -59,7 +44,7 @@ static gboolean posts_check(GSource *source)
 static gboolean posts_dispatch(GSource *source, GSourceFunc callback, gpointer user_data)
 {
         GlibPosts *p = (GlibPosts *)source;
-        Call *c;
+        bool more;
 
         (void)callback;
         (void)user_data;
@@ -72,37 +57,17 @@ static gboolean posts_dispatch(GSource *source, GSourceFunc callback, gpointer u
                 p->sit_out = false;
                 return G_SOURCE_CONTINUE;
         }
-        g_mutex_lock(&p->lock);
-        c = p->head;
-        if (c) {
-                p->head = c->next;
-                if (!p->head)
-                        p->tail = NULL;
+        if (calls_run_one(&p->calls, &more)) {
+                if (p->after_call)
+                        p->after_call(p->after_data);
+                p->sit_out = more;
         }
-        g_mutex_unlock(&p->lock);
-        if (!c)
-                return G_SOURCE_CONTINUE;
-        c->fn(c->data);
-        free(c);
-        if (p->after_call)
-                p->after_call(p->after_data);
-        g_mutex_lock(&p->lock);
-        p->sit_out = p->head != NULL;
-        g_mutex_unlock(&p->lock);
         return G_SOURCE_CONTINUE;
 }
 
 static void posts_finalize(GSource *source)
 {
-        GlibPosts *p = (GlibPosts *)source;
-
-        while (p->head) {
-                Call *c = p->head;
-
-                p->head = c->next;
-                free(c);
-        }
-        g_mutex_clear(&p->lock);
+        calls_clear(&((GlibPosts *)source)->calls);
 }
 
 static GSourceFuncs posts_funcs = {
@@ -120,7 +85,7 @@ GlibPosts *glib_posts_new(GMainContext *context, int priority, GuiloopFn after_c
         p->context = context;
         p->after_call = after_call;
         p->after_data = after_data;
-        g_mutex_init(&p->lock);
+        calls_init(&p->calls);
         g_source_set_name(&p->source, "guiloop posted calls");
         g_source_set_priority(&p->source, priority);
         g_source_attach(&p->source, context);
@@ -129,22 +94,11 @@ GlibPosts *glib_posts_new(GMainContext *context, int priority, GuiloopFn after_c
 
 int glib_posts_push(GlibPosts *p, GuiloopFn fn, void *data)
 {
-        Call *c = malloc(sizeof(*c));
+        int r = calls_push(&p->calls, fn, data);
 
-        if (!c)
-                return -ENOMEM;
-        c->next = NULL;
-        c->fn = fn;
-        c->data = data;
-        g_mutex_lock(&p->lock);
-        if (p->tail)
-                p->tail->next = c;
-        else
-                p->head = c;
-        p->tail = c;
-        g_mutex_unlock(&p->lock);
-        g_main_context_wakeup(p->context);
-        return 0;
+        if (r == 0)
+                g_main_context_wakeup(p->context);
+        return r;
 }
 
 void glib_posts_free(GlibPosts *p)

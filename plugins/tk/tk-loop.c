@@ -32,6 +32,7 @@
 #include <tcl.h>
 #include <unistd.h>
 
+#include "calls.h"
 #include "guiloop/plugin.h"
 
 /* A guest pump services at most this many events before the host runs again. */
@@ -48,12 +49,6 @@ typedef struct FileHandler {
         GuiloopWatch *watch; /* guest: the host's watch on fd */
 } FileHandler;
 
-typedef struct Call {
-        struct Call *next;
-        GuiloopFn fn;
-        void *data;
-} Call;
-
 /* The notifier of one Tcl thread; the main thread's serves the loop. */
 typedef struct Notifier {
         int wake_fd; /* eventfd: Tcl_AlertNotifier, post() */
@@ -68,10 +63,9 @@ typedef struct Notifier {
         bool pumping;
         int zero_waits;
 
-        /* Owner: calls posted from any thread. */
-        pthread_mutex_t lock;
-        Call *head, *tail;
-        bool post_queued; /* an idle handler will run the next call */
+        /* Owner: calls posted from any thread, run by one idle handler at a time. */
+        Calls calls;
+        bool post_queued; /* notifier's thread: the idle handler is registered */
 } Notifier;
 
 struct GuiloopLoop {
@@ -182,15 +176,14 @@ static void queue_file_event(FileHandler *h)
 static void post_idle_proc(ClientData data);
 
 /*
- * Schedule the next posted call, once.  Lock held; the notifier's thread.
- * Posted calls run as Tcl idle handlers: Tcl runs those only when no event
- * waits, so Tk's timers, X events and redraws all get their turn between two
- * calls, and a new one registered while idle handlers run waits for the next
- * round.
+ * Schedule the next posted call, once; the notifier's thread.  Posted calls
+ * run as Tcl idle handlers: Tcl runs those only when no event waits, so
+ * Tk's timers, X events and redraws all get their turn between two calls,
+ * and a new one registered while idle handlers run waits for the next round.
  */
-static void schedule_post_locked(Notifier *n)
+static void schedule_post(Notifier *n)
 {
-        if (n->post_queued || !n->head)
+        if (n->post_queued || !calls_pending(&n->calls))
                 return;
         n->post_queued = true;
         Tcl_DoWhenIdle(post_idle_proc, n);
@@ -199,24 +192,12 @@ static void schedule_post_locked(Notifier *n)
 static void post_idle_proc(ClientData data)
 {
         Notifier *n = data;
-        Call *c;
+        bool more;
 
-        pthread_mutex_lock(&n->lock);
         n->post_queued = false;
-        c = n->head;
-        if (c) {
-                n->head = c->next;
-                if (!n->head)
-                        n->tail = NULL;
-        }
-        pthread_mutex_unlock(&n->lock);
-        if (c) {
-                c->fn(c->data);
-                free(c);
-        }
-        pthread_mutex_lock(&n->lock);
-        schedule_post_locked(n);
-        pthread_mutex_unlock(&n->lock);
+        calls_run_one(&n->calls, &more);
+        if (more)
+                schedule_post(n);
 }
 
 static void wake(Notifier *n)
@@ -289,9 +270,7 @@ static int notifier_wait(const Tcl_Time *t)
 
         if (fds[0].revents & POLLIN) {
                 (void)!read(n->wake_fd, &value, sizeof(value));
-                pthread_mutex_lock(&n->lock);
-                schedule_post_locked(n);
-                pthread_mutex_unlock(&n->lock);
+                schedule_post(n);
                 found = 1;
         }
         nfds = 1;
@@ -383,7 +362,7 @@ static ClientData notifier_init(void)
         n->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (n->wake_fd < 0)
                 Tcl_Panic("guiloop tk: eventfd: %s", strerror(errno));
-        pthread_mutex_init(&n->lock, NULL);
+        calls_init(&n->calls);
         n->thread = Tcl_GetCurrentThread();
         self = n;
         if (pthread_equal(pthread_self(), gui_thread) && !gui_notifier)
@@ -405,7 +384,7 @@ static void notifier_finalize(ClientData data)
                 free(h);
         }
         close(n->wake_fd);
-        pthread_mutex_destroy(&n->lock);
+        calls_clear(&n->calls);
         free(n);
         self = NULL;
 }
@@ -549,23 +528,11 @@ static void loop_quit(GuiloopLoop *loop)
 
 static int loop_post(GuiloopLoop *loop, GuiloopFn fn, void *data)
 {
-        Notifier *n = loop->notifier;
-        Call *c = malloc(sizeof(*c));
+        int r = calls_push(&loop->notifier->calls, fn, data);
 
-        if (!c)
-                return -ENOMEM;
-        c->next = NULL;
-        c->fn = fn;
-        c->data = data;
-        pthread_mutex_lock(&n->lock);
-        if (n->tail)
-                n->tail->next = c;
-        else
-                n->head = c;
-        n->tail = c;
-        pthread_mutex_unlock(&n->lock);
-        wake(n);
-        return 0;
+        if (r == 0)
+                wake(loop->notifier);
+        return r;
 }
 
 struct GuiloopWatch {

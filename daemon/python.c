@@ -135,11 +135,15 @@ static PyObject *PyInit__guiloop(void)
         return m;
 }
 
-/* The pending exception as one line, for errors outside executed code. */
-static void error_text(char *err, size_t errlen, const char *what)
+/*
+ * The pending exception as the last line of a traceback, "Type: message"
+ * (or "Type"), malloc'd; the exception is cleared.  GIL held.
+ */
+static char *exception_line(void)
 {
         PyObject *type, *value, *tb, *s = NULL;
-        const char *text = "unknown error";
+        const char *text = NULL;
+        char *out;
 
         PyErr_Fetch(&type, &value, &tb);
         PyErr_NormalizeException(&type, &value, &tb);
@@ -147,13 +151,23 @@ static void error_text(char *err, size_t errlen, const char *what)
                 s = PyObject_Str(value);
         if (s && PyUnicode_Check(s))
                 text = PyUnicode_AsUTF8(s);
-        snprintf(err, errlen, "%s: %s: %s", what,
-                 type ? ((PyTypeObject *)type)->tp_name : "error", text ? text : "?");
+        if (asprintf(&out, "%s%s%s", type ? ((PyTypeObject *)type)->tp_name : "Exception",
+                     text && *text ? ": " : "", text && *text ? text : "") < 0)
+                out = NULL;
         Py_XDECREF(s);
         Py_XDECREF(type);
         Py_XDECREF(value);
         Py_XDECREF(tb);
         PyErr_Clear();
+        return out;
+}
+
+/* The pending exception as one line, for errors outside executed code. */
+static void error_text(char *err, size_t errlen, const char *what)
+{
+        _cleanup_(freep) char *line = exception_line();
+
+        snprintf(err, errlen, "%s: %s", what, line ? line : "unknown error");
 }
 
 static int boot(Python *py, const Config *c, char *err, size_t errlen)
@@ -343,24 +357,11 @@ const char *python_version(Python *py)
  */
 static char *fetch_error_text(void)
 {
-        PyObject *type, *value, *tb, *s = NULL;
-        const char *text = NULL;
+        _cleanup_(freep) char *line = exception_line();
         char *out;
 
-        PyErr_Fetch(&type, &value, &tb);
-        PyErr_NormalizeException(&type, &value, &tb);
-        if (value)
-                s = PyObject_Str(value);
-        if (s && PyUnicode_Check(s))
-                text = PyUnicode_AsUTF8(s);
-        if (asprintf(&out, "%s%s%s\n", type ? ((PyTypeObject *)type)->tp_name : "Exception",
-                     text && *text ? ": " : "", text && *text ? text : "") < 0)
+        if (asprintf(&out, "%s\n", line ? line : "Exception") < 0)
                 out = NULL;
-        Py_XDECREF(s);
-        Py_XDECREF(type);
-        Py_XDECREF(value);
-        Py_XDECREF(tb);
-        PyErr_Clear();
         return out;
 }
 

@@ -357,6 +357,15 @@ def find_window(display, title, timeout=10.0):
     return poll(look, timeout, interval=0.1, what=f"a visible window named {title!r}")
 
 
+def click_window(display, wid):
+    """A real left click in the middle of an X window (a button filling it)."""
+    x, y, w, h = window_geometry(display, wid)
+    assert w >= 50 and h >= 20, (x, y, w, h)
+    xdotool(display, "mousemove", "--sync", str(x + w // 2), str(y + h // 2))
+    time.sleep(0.1)
+    xdotool(display, "click", "1")
+
+
 def window_geometry(display, wid):
     """(x, y, width, height) of an X window, from xwininfo."""
     p = subprocess.run(["xwininfo", "-id", str(wid)], env={"DISPLAY": display},

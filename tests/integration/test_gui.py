@@ -4,15 +4,7 @@ real input reaches the handlers (gui_snippets.py has the code per toolkit)."""
 import time
 
 from gui_snippets import snippet
-from helpers import find_window, poll, window_geometry, xdotool
-
-
-def click_window(display, wid):
-    x, y, w, h = window_geometry(display, wid)
-    assert w >= 50 and h >= 20, (x, y, w, h)
-    xdotool(display, "mousemove", "--sync", str(x + w // 2), str(y + h // 2))
-    time.sleep(0.1)
-    xdotool(display, "click", "1")
+from helpers import click_window, find_window, poll, xdotool
 
 
 def test_window_is_shown(daemon, toolkit, xvfb):

@@ -5,7 +5,7 @@ import time
 import pytest
 
 from gui_snippets import snippet
-from helpers import PLUGIN_BUILD_DIR, find_window, poll, window_geometry, xdotool
+from helpers import PLUGIN_BUILD_DIR, click_window, find_window, poll
 
 pytestmark = pytest.mark.toolkits("gtk", "qt", "wx")
 
@@ -51,11 +51,7 @@ def test_both_timers_run_between_requests(guest, toolkit):
 def test_tk_button_click_in_guest(guest, xvfb):
     title = f"guiloop-guest-click-{guest.pid}"
     guest.ok(snippet("tk", "button", title=title))
-    wid = find_window(xvfb, title)[0]
-    x, y, w, h = window_geometry(xvfb, wid)
-    xdotool(xvfb, "mousemove", "--sync", str(x + w // 2), str(y + h // 2))
-    time.sleep(0.1)
-    xdotool(xvfb, "click", "1")
+    click_window(xvfb, find_window(xvfb, title)[0])
     poll(lambda: guest.value("clicks") == 1, 5, interval=0.05, what="the Tk click handler")
 
 
@@ -80,11 +76,7 @@ def test_tk_guest_interrupt(guest):
 def test_click_on_each_toolkit_in_one_daemon(guest, toolkit, xvfb):
     """The host's button and Tk's, in the same daemon, both reach their handler."""
     def click(title):
-        wid = find_window(xvfb, title)[0]
-        x, y, w, h = window_geometry(xvfb, wid)
-        xdotool(xvfb, "mousemove", "--sync", str(x + w // 2), str(y + h // 2))
-        time.sleep(0.1)
-        xdotool(xvfb, "click", "1")
+        click_window(xvfb, find_window(xvfb, title)[0])
 
     host = f"guiloop-host-click-{toolkit}-{guest.pid}"
     guest.ok(snippet(toolkit, "button", title=host))

@@ -9,8 +9,8 @@ import time
 import pytest
 
 from gui_snippets import snippet
-from helpers import (EX_UNAVAILABLE, PLUGIN_BUILD_DIR, find_window, poll, run_guiloopd,
-                     window_geometry, xdotool)
+from helpers import (EX_UNAVAILABLE, PLUGIN_BUILD_DIR, click_window, find_window, poll,
+                     run_guiloopd, xdotool)
 
 if not (PLUGIN_BUILD_DIR / "wx.so").exists():
     pytest.skip(f"the wx plugin is not built ({PLUGIN_BUILD_DIR / 'wx.so'})",
@@ -122,12 +122,7 @@ def test_call_after_runs_before_the_next_execution(daemon):
 def test_click_reaches_the_handler(daemon, xvfb):
     title = f"guiloop-wx-click-{daemon.pid}"
     daemon.ok(snippet("wx", "button", title=title))
-    wid = find_window(xvfb, title)[0]
-    x, y, w, h = window_geometry(xvfb, wid)
-    assert w >= 50 and h >= 20, (x, y, w, h)
-    xdotool(xvfb, "mousemove", "--sync", str(x + w // 2), str(y + h // 2))
-    time.sleep(0.1)
-    xdotool(xvfb, "click", "1")
+    click_window(xvfb, find_window(xvfb, title)[0])
     poll(lambda: daemon.value("clicks") == 1, 5, interval=0.05, what="the wx click handler")
 
 

@@ -30,11 +30,6 @@ void log_setup(bool v)
         journal = stderr_is_journal();
 }
 
-bool log_is_verbose(void)
-{
-        return verbose;
-}
-
 /* Write one line with a single write(2), so lines of two threads never mix. */
 static void emit(int prio, const char *prefix, const char *text)
 {

@@ -18,7 +18,6 @@ enum {
  * Safe from any thread.
  */
 void log_setup(bool verbose);
-bool log_is_verbose(void);
 
 void log_msgv(int prio, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 void log_msg(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

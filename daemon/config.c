@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <fcntl.h>
 #include <ini.h>
 #include <math.h>
 #include <stdarg.h>
@@ -708,25 +709,51 @@ static int handle_key(void *user, const char *section, const char *name, const c
         return 1;
 }
 
+/*
+ * A configuration file is a regular file of sane size.  /dev/zero was read
+ * until ENOMEM (exit 70) and a FIFO blocked fopen() for ever: open without
+ * blocking, look at what it is, and only then read.
+ */
+#define CONFIG_MAX_BYTES (1024 * 1024)
+
 static int open_file(Config *c, FILE **ret)
 {
         struct stat st;
         FILE *f;
-        int e;
+        int fd, e;
 
-        f = fopen(c->path, "re");
-        if (!f) {
+        fd = open(c->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0) {
                 e = errno;
                 if (e == ENOMEM)
                         return -ENOMEM;
                 snprintf(c->error, sizeof(c->error), "%s: cannot open: %s", c->path, strerror(e));
                 return e == ENOENT ? CONFIG_E_NOT_FOUND : CONFIG_E_INVALID;
         }
-        /* A directory opens fine and only fails to read. */
-        if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
-                fclose(f);
-                snprintf(c->error, sizeof(c->error), "%s: cannot open: %s", c->path, strerror(EISDIR));
+        if (fstat(fd, &st) < 0) {
+                e = errno;
+                close(fd);
+                snprintf(c->error, sizeof(c->error), "%s: cannot open: %s", c->path, strerror(e));
                 return CONFIG_E_INVALID;
+        }
+        if (!S_ISREG(st.st_mode)) {
+                close(fd);
+                snprintf(c->error, sizeof(c->error), "%s: cannot open: %s", c->path,
+                         S_ISDIR(st.st_mode) ? strerror(EISDIR) : "not a regular file");
+                return CONFIG_E_INVALID;
+        }
+        if (st.st_size > CONFIG_MAX_BYTES) {
+                close(fd);
+                snprintf(c->error, sizeof(c->error), "%s: too large: %lld bytes, at most %d",
+                         c->path, (long long)st.st_size, CONFIG_MAX_BYTES);
+                return CONFIG_E_INVALID;
+        }
+        /* A regular file never blocks; back to plain reads all the same. */
+        (void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+        f = fdopen(fd, "re");
+        if (!f) {
+                close(fd);
+                return -ENOMEM;
         }
         *ret = f;
         return 0;

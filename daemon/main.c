@@ -7,6 +7,7 @@
 #include "build-config.h"
 #include "cmdline.h"
 #include "config.h"
+#include "crash.h"
 #include "daemon.h"
 #include "loader.h"
 #include "log.h"
@@ -77,6 +78,7 @@ int main(int argc, char **argv)
         int r;
 
         log_setup(false);
+        crash_install();
         if (cmdline_parse(argc, argv, &o, err, sizeof(err)) != 0) {
                 log_err("%s", err);
                 fprintf(stderr, "Try 'guiloopd --help' for more information.\n");

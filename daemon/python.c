@@ -7,11 +7,15 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "boot-py.h"
 #include "build-config.h"
+#include "crash.h"
+#include "harden-py.h"
 #include "log.h"
 #include "signals.h"
 
@@ -21,8 +25,18 @@ struct Python {
         uint64_t max_output;
         char *version;
         PyObject *boot;      /* guiloop's boot module */
+        PyObject *harden;    /* harden.py: guards against code that breaks the process */
         Output *current;     /* the running execution's output; GIL-protected */
+        uint64_t current_id; /* its id; GIL-protected */
+        pid_t pid;           /* the daemon's: another one is a forked child */
+        pthread_t gui;       /* the thread Python was started in */
 };
+
+/*
+ * Text from Python is converted at most this many code points at a time:
+ * an execution printing 500 MB costs this much at once, not 4 x 500 MB.
+ */
+#define TEXT_CHUNK (64 * 1024)
 
 /*
  * The built-in module _guiloop.  PyImport_AppendInittab takes no argument,
@@ -47,12 +61,114 @@ static char *text_from_python(PyObject *text)
         char *out;
 
         if (!bytes) {
+                bool nomem = PyErr_ExceptionMatches(PyExc_MemoryError);
+
                 PyErr_Clear();
-                return strdup("<unprintable>");
+                return nomem ? NULL : strdup("<unprintable>");
         }
         out = text_escape(PyBytes_AS_STRING(bytes), (size_t)PyBytes_GET_SIZE(bytes));
         Py_DECREF(bytes);
         return out;
+}
+
+/* Bytes a code point takes once encoded and escaped (text_escape, backslashreplace). */
+static size_t escaped_size(Py_UCS4 cp)
+{
+        if (cp == 0)
+                return 4;                       /* \x00 */
+        if (cp < 0x80)
+                return 1;
+        if (cp < 0x800)
+                return 2;
+        if (cp >= 0xd800 && cp <= 0xdfff)
+                return 6;                       /* \udXXX */
+        return cp < 0x10000 ? 3 : 4;
+}
+
+/*
+ * Python text fit for D-Bus, malloc'd, at most max bytes: the first max
+ * bytes (keep_end false, then a line says how many were dropped) or the last
+ * (keep_end true, as a traceback is kept).  Only what is kept is copied,
+ * encoded and escaped: a 500 MB repr under `prlimit --as` used to need 4 x
+ * 500 MB more and crashed when that failed.  NULL when memory runs out.
+ */
+static char *text_bounded(PyObject *text, uint64_t max, bool keep_end)
+{
+        Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+        size_t total = 0, len;
+        char *kept, *out;
+
+        if ((uint64_t)n <= max) {
+                kept = text_from_python(text);
+                if (!kept)
+                        return NULL;
+                total = strlen(kept);
+        } else {
+                /* A code point is at least one byte: max of them hold max bytes. */
+                PyObject *part = keep_end ? PyUnicode_Substring(text, n - (Py_ssize_t)max, n) :
+                                            PyUnicode_Substring(text, 0, (Py_ssize_t)max);
+
+                if (!part) {
+                        PyErr_Clear();
+                        return NULL;
+                }
+                kept = text_from_python(part);
+                Py_DECREF(part);
+                if (!kept)
+                        return NULL;
+                if (PyUnicode_IS_ASCII(text)) {
+                        total = (size_t)n;
+                } else {
+                        int kind = PyUnicode_KIND(text);
+                        const void *data = PyUnicode_DATA(text);
+
+                        for (Py_ssize_t i = 0; i < n; i++)
+                                total += escaped_size(PyUnicode_READ(kind, data, i));
+                }
+        }
+        len = strlen(kept);
+        if (keep_end) {
+                size_t skip = len > max ? len - (size_t)max : 0;
+
+                while (skip < len && ((unsigned char)kept[skip] & 0xc0) == 0x80)
+                        skip++;
+                memmove(kept, kept + skip, len - skip + 1);
+                return kept;
+        }
+        if (len <= max && total <= len)
+                return kept;
+        if (len > max) {
+                len = (size_t)max;
+                while (len > 0 && ((unsigned char)kept[len] & 0xc0) == 0x80)
+                        len--;
+        }
+        if (asprintf(&out, "%.*s\n[guiloop: %zu bytes dropped]", (int)len, kept,
+                     total > len ? total - len : 0) < 0)
+                out = NULL;
+        free(kept);
+        return out;
+}
+
+/* Append Python text to a stream, TEXT_CHUNK code points at a time.  GIL held. */
+static int write_chunked(Output *o, int stream, PyObject *text)
+{
+        Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+
+        for (Py_ssize_t off = 0; off < n || (off == 0 && n == 0); off += TEXT_CHUNK) {
+                PyObject *part = off == 0 && n <= TEXT_CHUNK ?
+                        Py_NewRef(text) : PyUnicode_Substring(text, off, off + TEXT_CHUNK);
+                PyObject *bytes = part ?
+                        PyUnicode_AsEncodedString(part, "utf-8", "backslashreplace") : NULL;
+
+                Py_XDECREF(part);
+                if (!bytes)
+                        return -1;
+                output_write(o, stream, PyBytes_AS_STRING(bytes), (size_t)PyBytes_GET_SIZE(bytes));
+                Py_DECREF(bytes);
+                if (n == 0)
+                        break;
+        }
+        return 0;
 }
 
 /* _guiloop.write(stream, text): into the running execution, else to our own fd. */
@@ -69,6 +185,11 @@ static PyObject *module_write(PyObject *module, PyObject *const *args, Py_ssize_
                 return NULL;
         }
         stream = PyLong_AsLong(args[0]) == OUTPUT_STDERR ? OUTPUT_STDERR : OUTPUT_STDOUT;
+        if (py->current) {
+                if (write_chunked(py->current, stream, args[1]) < 0)
+                        return NULL;
+                Py_RETURN_NONE;
+        }
         bytes = PyUnicode_AsEncodedString(args[1], "utf-8", "backslashreplace");
         if (!bytes)
                 return NULL;
@@ -110,11 +231,56 @@ static PyObject *module_sigint(PyObject *module, PyObject *const *args, Py_ssize
         Py_RETURN_NONE;
 }
 
+/* _guiloop.log(priority, text): one line in the daemon's log. */
+static PyObject *module_log(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+        const char *text;
+
+        (void)module;
+        if (nargs != 2 || !PyLong_Check(args[0]) || !PyUnicode_Check(args[1])) {
+                PyErr_SetString(PyExc_TypeError, "log(priority: int, text: str)");
+                return NULL;
+        }
+        text = PyUnicode_AsUTF8(args[1]);
+        if (!text)
+                return NULL;
+        log_msg((int)PyLong_AsLong(args[0]), "%s", text);
+        Py_RETURN_NONE;
+}
+
+/* _guiloop.running(): the id of the running execution, 0 for none. */
+static PyObject *module_running(PyObject *module, PyObject *unused)
+{
+        (void)unused;
+        return PyLong_FromUnsignedLongLong(module_python(module)->current_id);
+}
+
+/*
+ * _guiloop.forked(), in the child of os.fork(): where the fork happened,
+ * 0 outside the GUI thread, 1 in the GUI thread while no execution ran
+ * (a callback), 2 inside an execution.  The child writes nothing into the
+ * parent's buffers from now on, and its crashes name no execution.
+ */
+static PyObject *module_forked(PyObject *module, PyObject *unused)
+{
+        Python *py = module_python(module);
+        int where = !pthread_equal(pthread_self(), py->gui) ? 0 : py->current ? 2 : 1;
+
+        (void)unused;
+        py->current = NULL;
+        crash_set_execution(0);
+        return PyLong_FromLong(where);
+}
+
 static PyMethodDef module_methods[] = {
         { "write", (PyCFunction)(void (*)(void))module_write, METH_FASTCALL,
           "write(stream, text): output of the running execution" },
         { "sigint", (PyCFunction)(void (*)(void))module_sigint, METH_FASTCALL,
           "SIGINT handler: KeyboardInterrupt only when an Interrupt asked for it" },
+        { "log", (PyCFunction)(void (*)(void))module_log, METH_FASTCALL,
+          "log(priority, text): a line in guiloopd's log" },
+        { "running", module_running, METH_NOARGS, "id of the running execution, 0 for none" },
+        { "forked", module_forked, METH_NOARGS, "called in a forked child: where it forked" },
         { NULL, NULL, 0, NULL },
 };
 
@@ -170,6 +336,45 @@ static void error_text(char *err, size_t errlen, const char *what)
         snprintf(err, errlen, "%s: %s", what, line ? line : "unknown error");
 }
 
+/*
+ * In the child of any fork() (os.fork(), multiprocessing, a preexec_fn):
+ * the daemon's SIGINT and SIGTERM handlers write to the parent's wake-up fd,
+ * so a signal sent to the child before harden.py's hook runs reached the
+ * parent.  The defaults, as in a plain process; the hook then gives Python
+ * its own SIGINT handler back.  Async-signal-safe.
+ */
+static void child_after_fork(void)
+{
+        struct sigaction sa = { .sa_handler = SIG_DFL };
+
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGINT, &sa, NULL);
+}
+
+/* harden.py in a module of its own, installed; a new reference or NULL. */
+static PyObject *load_harden(Python *py)
+{
+        PyObject *module = PyImport_AddModule("_guiloop_harden"); /* borrowed */
+        PyObject *globals, *code, *r;
+
+        if (!module)
+                return NULL;
+        globals = PyModule_GetDict(module);
+        if (PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins()) < 0)
+                return NULL;
+        code = Py_CompileString(harden_py, "<guiloop harden.py>", Py_file_input);
+        if (!code)
+                return NULL;
+        r = PyEval_EvalCode(code, globals, globals);
+        Py_DECREF(code);
+        if (!r)
+                return NULL;
+        Py_DECREF(r);
+        py->harden = Py_NewRef(module);
+        return PyObject_CallMethod(module, "install", "i", (int)py->pid);
+}
+
 static int boot(Python *py, const Config *c, char *err, size_t errlen)
 {
         PyObject *module, *globals, *code, *r, *version;
@@ -192,6 +397,11 @@ static int boot(Python *py, const Config *c, char *err, size_t errlen)
 
         r = PyObject_CallMethod(module, "setup", "sd", c->python_path ? c->python_path : "",
                                 c->switch_interval);
+        if (!r)
+                goto fail;
+        Py_DECREF(r);
+
+        r = load_harden(py);
         if (!r)
                 goto fail;
         Py_DECREF(r);
@@ -235,6 +445,9 @@ int python_new(Python **out, const Config *c, PythonHooks hooks, char *err, size
                 return -ENOMEM;
         py->hooks = hooks;
         py->max_output = c->max_output;
+        py->pid = getpid();
+        py->gui = pthread_self();
+        (void)pthread_atfork(NULL, NULL, child_after_fork);
 
         PyConfig_InitPythonConfig(&config);
         /* The caller's PYTHON* variables must not change the daemon. */
@@ -283,12 +496,32 @@ int python_new(Python **out, const Config *c, PythonHooks hooks, char *err, size
         return 0;
 }
 
+static void ignore_sigint(void)
+{
+        PyObject *signal = PyImport_ImportModule("signal");
+        PyObject *ign = signal ? PyObject_GetAttrString(signal, "SIG_IGN") : NULL;
+        PyObject *r = ign ? PyObject_CallMethod(signal, "signal", "iO", SIGINT, ign) : NULL;
+
+        if (!r)
+                PyErr_Clear();
+        Py_XDECREF(r);
+        Py_XDECREF(ign);
+        Py_XDECREF(signal);
+}
+
 Python *python_free(Python *py)
 {
         if (!py)
                 return NULL;
         PyEval_RestoreThread(py->main_thread);
         Py_CLEAR(py->boot);
+        Py_CLEAR(py->harden);
+        /*
+         * Finalizing resets Python's SIGINT handler to SIG_DFL, and the toolkit's
+         * teardown comes after: a Ctrl-C then killed a stopping daemon (qt, 100
+         * SIGINTs 10 ms apart).  A stopping daemon has nothing left to interrupt.
+         */
+        ignore_sigint();
         if (Py_FinalizeEx() < 0)
                 log_warning("Python finalization reported an error");
         free(py->version);
@@ -365,29 +598,46 @@ static char *fetch_error_text(void)
         return out;
 }
 
-/* Cut a result to max bytes, saying so, as output streams do. */
-static char *cut_result(char *text, uint64_t max)
+/*
+ * The execution returned in the child of an os.fork() it made: the child
+ * ends here, as python3 would end at the end of the program, and never goes
+ * back into the daemon's loop (whose wake-up fds it shares with us: on gtk
+ * it took the parent's posted calls and every later call timed out).
+ */
+static void child_exit(Python *py, PyObject *outcome)
 {
-        size_t len = strlen(text), n = (size_t)max;
-        char *out;
+        PyObject *r = PyObject_CallMethod(py->harden, "child_exit", "(O)",
+                                          outcome ? outcome : Py_None);
 
-        if (len <= max)
-                return text;
-        while (n > 0 && ((unsigned char)text[n] & 0xc0) == 0x80)
-                n--;
-        if (asprintf(&out, "%.*s\n[guiloop: %zu bytes dropped]", (int)n, text, len - n) < 0)
-                out = NULL;
-        free(text);
-        return out;
+        (void)r;
+        _exit(outcome ? 0 : 1);
+}
+
+/* sys.stdout or sys.stderr left replaced: put back, and say so in this stderr. */
+static void restore_streams(Python *py, Output *o)
+{
+        PyObject *note = PyObject_CallMethod(py->harden, "after_execution", NULL);
+
+        if (!note) {
+                PyErr_Clear();
+                return;
+        }
+        if (PyUnicode_Check(note) && PyUnicode_GET_LENGTH(note) > 0 &&
+            write_chunked(o, OUTPUT_STDERR, note) < 0)
+                PyErr_Clear();
+        Py_DECREF(note);
 }
 
 void python_run(Python *py, Execution *e)
 {
         PyGILState_STATE gil = PyGILState_Ensure();
         _cleanup_(freep) char *traceback = NULL;
+        bool out_of_memory = false;
         PyObject *r, *argv;
 
         py->current = e->output;
+        py->current_id = e->id;
+        crash_set_execution(e->id);
         if (e->kind == EXECUTION_CODE) {
                 r = PyObject_CallMethod(py->boot, "execute", "sK", e->code,
                                         (unsigned long long)e->id);
@@ -404,13 +654,20 @@ void python_run(Python *py, Execution *e)
                 Py_XDECREF(argv);
         }
 
+        if (getpid() != py->pid)
+                child_exit(py, r);
+
         if (!r) {
                 e->success = false;
                 traceback = fetch_error_text();
-        } else if (e->kind == EXECUTION_CODE && PyTuple_Check(r) && PyTuple_GET_SIZE(r) == 3) {
+        } else if (e->kind == EXECUTION_CODE && PyTuple_Check(r) && PyTuple_GET_SIZE(r) == 3 &&
+                   PyUnicode_Check(PyTuple_GET_ITEM(r, 1)) &&
+                   PyUnicode_Check(PyTuple_GET_ITEM(r, 2))) {
                 e->success = PyObject_IsTrue(PyTuple_GET_ITEM(r, 0)) == 1;
-                e->result = cut_result(text_from_python(PyTuple_GET_ITEM(r, 1)), py->max_output);
-                traceback = text_from_python(PyTuple_GET_ITEM(r, 2));
+                e->result = text_bounded(PyTuple_GET_ITEM(r, 1), py->max_output, false);
+                traceback = text_bounded(PyTuple_GET_ITEM(r, 2), py->max_output, true);
+                if (!e->result || !traceback)
+                        out_of_memory = true;
         } else if (e->kind == EXECUTION_FILE && PyTuple_Check(r) && PyTuple_GET_SIZE(r) == 2) {
                 PyObject *ok = PyTuple_GET_ITEM(r, 0);
 
@@ -419,14 +676,21 @@ void python_run(Python *py, Execution *e)
                         e->status_text = text_from_python(PyTuple_GET_ITEM(r, 1));
                 } else {
                         e->success = PyObject_IsTrue(ok) == 1;
-                        traceback = text_from_python(PyTuple_GET_ITEM(r, 1));
+                        traceback = PyUnicode_Check(PyTuple_GET_ITEM(r, 1)) ?
+                                text_bounded(PyTuple_GET_ITEM(r, 1), py->max_output, true) :
+                                NULL;
+                        if (!traceback)
+                                out_of_memory = true;
                 }
         } else {
                 e->success = false;
                 traceback = strdup("guiloop: unexpected value from the boot code\n");
         }
         Py_XDECREF(r);
+        restore_streams(py, e->output);
         py->current = NULL;
+        py->current_id = 0;
+        crash_set_execution(0);
         /* Two sigaction() calls; only code that replaced a handler costs more. */
         if (signals_reclaim()) {
                 guard_sigint_locked(py);
@@ -435,9 +699,19 @@ void python_run(Python *py, Execution *e)
         }
         PyGILState_Release(gil);
 
+        /* Every allocation that failed makes a failed reply, never a crash. */
+        if (out_of_memory) {
+                e->success = false;
+                free(traceback);
+                traceback = NULL;
+        }
         e->stdout_text = output_finish(e->output, OUTPUT_STDOUT, NULL);
         e->stderr_text = output_finish(e->output, OUTPUT_STDERR,
+                                       out_of_memory ? "MemoryError: guiloopd ran out of memory "
+                                                       "building the reply\n" :
                                        traceback && *traceback ? traceback : NULL);
+        if (!e->stdout_text || !e->stderr_text)
+                e->success = false;
         if (!e->result)
                 e->result = strdup("");
 }

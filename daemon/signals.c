@@ -106,6 +106,7 @@ void signals_interrupt(void)
 void signals_uninstall(void)
 {
         self_pid = 0;
-        signal(SIGINT, SIG_DFL);
+        /* A stopping daemon has nothing left to interrupt: a Ctrl-C must not kill its teardown. */
+        signal(SIGINT, SIG_IGN);
         signal(SIGTERM, SIG_DFL);
 }

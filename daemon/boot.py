@@ -70,16 +70,27 @@ class _Text(io.TextIOBase):
 
 
 _interactive = sys.modules["__main__"].__dict__
-_sources = collections.deque()  # linecache entries we made, oldest first
+_sources = collections.deque()  # (filename, cost) of linecache entries we made, oldest first
+_source_bytes = 0
 _MAX_SOURCES = 200
+# By bytes too: 12 distinct 10 MB Executes took RSS from 25 to 298 MB.  An
+# entry costs its text plus a str object per line (~56 bytes each).
+_MAX_SOURCE_BYTES = 8 << 20
 
 
 def _remember_source(filename, code):
     """Let tracebacks show the lines of executed code, as IPython does."""
+    global _source_bytes
+    cost = len(code) + 56 * code.count("\n")
+    if cost > _MAX_SOURCE_BYTES:
+        return  # too large to keep: its tracebacks show no source lines
     linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
-    _sources.append(filename)
-    while len(_sources) > _MAX_SOURCES:
-        linecache.cache.pop(_sources.popleft(), None)
+    _sources.append((filename, cost))
+    _source_bytes += cost
+    while len(_sources) > _MAX_SOURCES or _source_bytes > _MAX_SOURCE_BYTES:
+        old, old_cost = _sources.popleft()
+        linecache.cache.pop(old, None)
+        _source_bytes -= old_cost
 
 
 def _format(exc):
@@ -91,13 +102,19 @@ def _format(exc):
 
 
 _compiled = collections.OrderedDict()  # source -> (body, last expression, filename)
+_compiled_bytes = 0
 _MAX_COMPILED = 64
+# The cache is for small sources sent again and again; a large one is
+# compiled each time, and all that is kept stays within a few MB.
+_MAX_COMPILED_SOURCE = 64 << 10
+_MAX_COMPILED_BYTES = 2 << 20
 
 
 def _compile(code, number):
     """Code objects for the body and a trailing expression (or None), cached:
     clients often send the same source again, and parsing is most of what a
     small execution costs."""
+    global _compiled_bytes
     entry = _compiled.get(code)
     if entry is not None:
         _compiled.move_to_end(code)
@@ -109,9 +126,13 @@ def _compile(code, number):
     if tree.body and isinstance(tree.body[-1], ast.Expr):
         last = compile(ast.Expression(tree.body.pop().value), filename, "eval")
     entry = (compile(tree, filename, "exec"), last, filename)
+    del tree
+    if len(code) > _MAX_COMPILED_SOURCE:
+        return entry
     _compiled[code] = entry
-    if len(_compiled) > _MAX_COMPILED:
-        _compiled.popitem(last=False)
+    _compiled_bytes += len(code)
+    while len(_compiled) > _MAX_COMPILED or _compiled_bytes > _MAX_COMPILED_BYTES:
+        _compiled_bytes -= len(_compiled.popitem(last=False)[0])
     return entry
 
 

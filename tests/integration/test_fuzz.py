@@ -18,6 +18,8 @@ sys.path.insert(0, str(SOURCE_DIR / "tests" / "fuzz"))
 import config_mutate  # noqa: E402
 import dbus_fuzz  # noqa: E402
 
+pytestmark = pytest.mark.hardening
+
 # Fixed sizes, for a run within ~1 minute on a shared 2-core machine; the
 # environment may ask for more (a longer local soak).
 DBUS_CALLS = int(os.environ.get("GUILOOP_FUZZ_CALLS", "3000"))

@@ -17,6 +17,8 @@ import pytest
 
 from helpers import EX_CONFIG, poll, run_guiloopd
 
+pytestmark = pytest.mark.hardening
+
 # An ASan daemon reserves terabytes of address space: no RLIMIT_AS test there.
 UNDER_ASAN = bool(os.environ.get("GUILOOP_ASAN"))
 
@@ -257,3 +259,30 @@ def test_sigint_storm_during_teardown_exits_0(start_daemon, toolkit):
         time.sleep(0.01)
     assert daemon.wait(15) == 0, daemon.log()
 
+
+
+# ---- the sanitizer build detects what it should (tests/sanitize.py) -----------
+
+UAF = """
+import ctypes
+libc = ctypes.CDLL(None)
+libc.malloc.restype = ctypes.c_void_p
+libc.free.argtypes = [ctypes.c_void_p]
+libc.memcpy.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
+p = libc.malloc(64)
+libc.free(p)
+buf = ctypes.create_string_buffer(64)
+libc.memcpy(buf, p, 64)  # a heap-use-after-free, through ASan's memcpy
+"""
+
+
+@pytest.mark.skipif(not UNDER_ASAN, reason="only against the ASan build")
+def test_sanitizer_reports_a_use_after_free(start_daemon, tmp_path):
+    """The options tests/sanitize.py uses still detect a real fault in the daemon."""
+    opts = os.environ.get("ASAN_OPTIONS", "")
+    opts = ":".join(o for o in opts.split(":") if not o.startswith("log_path="))
+    daemon = start_daemon(env={"ASAN_OPTIONS": f"{opts}:log_path={tmp_path}/uaf"})
+    _dies(daemon, UAF)
+    reports = list(tmp_path.glob("uaf.*"))
+    assert reports, daemon.log()
+    assert "heap-use-after-free" in reports[0].read_text()

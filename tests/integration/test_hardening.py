@@ -82,13 +82,20 @@ def test_fork_child_does_not_log_as_the_daemon(daemon, tmp_path):
     assert daemon.alive() and daemon.ok("7", timeout=5) == "7"
 
 
-@pytest.mark.toolkits("gtk")
-def test_fork_in_a_gui_callback(daemon, tmp_path):
-    """A fork in a GLib timeout: the child ends when the callback returns to C."""
+# A one-shot 10 ms timer of each toolkit that calls cb().
+TIMER = {
+    "gtk": "from gi.repository import GLib\nGLib.timeout_add(10, lambda: cb() and False)",
+    "qt": "from PyQt5.QtCore import QTimer\nQTimer.singleShot(10, cb)",
+    "wx": "import wx\nwx.CallLater(10, cb)",
+    "tk": "import tkinter\nroot = tkinter.Tk()\nroot.after(10, cb)",
+}
+
+
+def test_fork_in_a_gui_callback(daemon, tmp_path, toolkit):
+    """A fork in a timer callback: the child ends when the callback returns to C."""
     mark = tmp_path / "cb"
     daemon.ok(f"""
 import os
-from gi.repository import GLib
 forked = []
 def cb():
     pid = os.fork()
@@ -97,8 +104,7 @@ def cb():
     else:
         forked.append(pid)
     return False
-GLib.timeout_add(10, cb)
-""")
+""" + TIMER[toolkit])
     poll(lambda: daemon.value("len(forked)") == 1, 5, what="the callback to fork")
     pid = daemon.value("forked[0]")
     status = daemon.value(f"__import__('os').waitpid({pid}, 0)[1]", timeout=15)

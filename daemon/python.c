@@ -7,9 +7,12 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <dirent.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "boot-py.h"
@@ -343,6 +346,64 @@ static void error_text(char *err, size_t errlen, const char *what)
  * parent.  The defaults, as in a plain process; the hook then gives Python
  * its own SIGINT handler back.  Async-signal-safe.
  */
+/*
+ * The daemon's own descriptors that are not files: the bus socket, the
+ * loop's wake-up fds, the X connection.  Taken once, when the first
+ * execution starts (before any executed code opened anything), and closed in
+ * every forked child: a child that outlived the daemon kept its bus
+ * connection, so the name stayed owned and the next daemon exited 75.
+ */
+static int daemon_fds[256];
+static size_t n_daemon_fds;
+
+static void record_daemon_fds(void)
+{
+        static bool done;
+        DIR *dir;
+        struct dirent *de;
+
+        if (done)
+                return;
+        done = true;
+        dir = opendir("/proc/self/fd");
+        if (!dir)
+                return;
+        while ((de = readdir(dir)) && n_daemon_fds < ARRAY_SIZE(daemon_fds)) {
+                char *end;
+                long fd = strtol(de->d_name, &end, 10);
+                struct stat st;
+
+                if (*end || end == de->d_name || fd <= STDERR_FILENO || fd == dirfd(dir) ||
+                    fd == log_get_fd() || fstat((int)fd, &st) < 0 || S_ISREG(st.st_mode) ||
+                    S_ISDIR(st.st_mode))
+                        continue;
+                daemon_fds[n_daemon_fds++] = (int)fd;
+        }
+        closedir(dir);
+}
+
+/*
+ * SIGINT and SIGTERM stay blocked across fork() in the forking thread: one
+ * sent to the new pid before the child had its defaults back ran the
+ * daemon's handler in the child and was lost (seen on wx under load).
+ */
+static __thread sigset_t mask_before_fork;
+
+static void before_fork(void)
+{
+        sigset_t set;
+
+        sigemptyset(&set);
+        sigaddset(&set, SIGINT);
+        sigaddset(&set, SIGTERM);
+        pthread_sigmask(SIG_BLOCK, &set, &mask_before_fork);
+}
+
+static void parent_after_fork(void)
+{
+        pthread_sigmask(SIG_SETMASK, &mask_before_fork, NULL);
+}
+
 static void child_after_fork(void)
 {
         struct sigaction sa = { .sa_handler = SIG_DFL };
@@ -350,6 +411,10 @@ static void child_after_fork(void)
         sigemptyset(&sa.sa_mask);
         sigaction(SIGTERM, &sa, NULL);
         sigaction(SIGINT, &sa, NULL);
+        for (size_t i = 0; i < n_daemon_fds; i++)
+                close(daemon_fds[i]);
+        n_daemon_fds = 0;
+        pthread_sigmask(SIG_SETMASK, &mask_before_fork, NULL);
 }
 
 /* harden.py in a module of its own, installed; a new reference or NULL. */
@@ -447,7 +512,7 @@ int python_new(Python **out, const Config *c, PythonHooks hooks, char *err, size
         py->max_output = c->max_output;
         py->pid = getpid();
         py->gui = pthread_self();
-        (void)pthread_atfork(NULL, NULL, child_after_fork);
+        (void)pthread_atfork(before_fork, parent_after_fork, child_after_fork);
 
         PyConfig_InitPythonConfig(&config);
         /* The caller's PYTHON* variables must not change the daemon. */
@@ -635,6 +700,7 @@ void python_run(Python *py, Execution *e)
         bool out_of_memory = false;
         PyObject *r, *argv;
 
+        record_daemon_fds();
         py->current = e->output;
         py->current_id = e->id;
         crash_set_execution(e->id);

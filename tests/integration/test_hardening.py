@@ -82,6 +82,23 @@ def test_fork_child_does_not_log_as_the_daemon(daemon, tmp_path):
     assert daemon.alive() and daemon.ok("7", timeout=5) == "7"
 
 
+def test_fork_child_keeps_no_bus_connection(start_daemon, tmp_path):
+    """A child that outlives the daemon held its bus connection: the name stayed taken."""
+    d = start_daemon(instance="forkbus")
+    pid = int(d.ok("import os, time\npid = os.fork()\nif pid == 0:\n    time.sleep(8)\n"
+                   "    os._exit(0)\npid"))
+    try:
+        assert d.stop() == 0
+        os.kill(pid, 0)  # the child still lives
+        d2 = start_daemon(instance="forkbus")  # fails if the old name is still owned
+        assert d2.ok("1", timeout=5) == "1"
+    finally:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
 # A one-shot 10 ms timer of each toolkit that calls cb().
 TIMER = {
     "gtk": "from gi.repository import GLib\nGLib.timeout_add(10, lambda: cb() and False)",

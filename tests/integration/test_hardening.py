@@ -299,6 +299,7 @@ libc.memcpy(buf, p, 64)  # a heap-use-after-free, through ASan's memcpy
 """
 
 
+@pytest.mark.core
 @pytest.mark.skipif(not UNDER_ASAN, reason="only against the ASan build")
 def test_sanitizer_reports_a_use_after_free(start_daemon, tmp_path):
     """The options tests/sanitize.py uses still detect a real fault in the daemon."""

@@ -4,11 +4,13 @@
 
 usage: tests/sanitize.py            (meson test 'sanitize', run by tests/run)
 
-$GUILOOP_ASAN_BUILD_DIR is the sanitizer build (tests/run makes it, gtk only);
-without it the test is skipped.  What runs: the tests marked core, the
-hardening tests and the fuzzers, with the gtk toolkit.  Each pytest case is
-a TAP line; one more line says how many sanitizer reports the daemons wrote
-(log_path files): any report fails it.
+$GUILOOP_ASAN_BUILD_DIR is the sanitizer build (tests/run makes it with the
+gtk and tk plugins); without it the test is skipped.  What runs: the whole
+integration suite for gtk (the Tk guest tests too), the hardening tests and
+the fuzzers included, but the tests that measure RSS (under ASan RSS is its
+quarantine).  About 2 minutes.  Each pytest case is a TAP line; one more
+line says how many sanitizer reports the daemons wrote (log_path files):
+any report fails it.
 
 The sanitizer options, and why:
 - detect_leaks=0: the embedded interpreter keeps its objects until the
@@ -54,7 +56,6 @@ def main():
     integration = SOURCE / "tests" / "integration"
     args = [PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rfE",
             f"--junitxml={junit}",
-            "-m", "core or hardening",
             # RSS under ASan is its quarantine (256 MB by default), not ours.
             "-k", "not memory_bounded and not grow_memory",
             str(integration)]

@@ -21,12 +21,18 @@ Measured with PyQt5 5.15 (sip 12) on Qt 5.15:
   QMessageBox/QInputDialog/QFileDialog functions, processEvents()) run
   through _guiloop_boot.run_nested(), so Interrupt ends them and raises
   KeyboardInterrupt where they were called.
+- matplotlib is told to use PyQt5 (QT_API), unless the user chose.
 - PyQt5 calls qFatal() (abort) on an exception in a slot while
   sys.excepthook is Python's own: a hook of ours only prints it.
 """
+import os
 import sys
 
 from _guiloop_boot import after_import, run_nested
+
+# matplotlib's Qt backends take the first binding they find, PyQt6 before
+# PyQt5 when neither is imported yet: a second Qt in the process aborted it.
+os.environ.setdefault("QT_API", "pyqt5")
 
 _APP_CLASSES = {
     "PyQt5.QtCore": "QCoreApplication",
@@ -101,9 +107,9 @@ def _excepthook(exc_type, exc, tb):
 
 def _nested_method(cls, names, quit_of):
     for name in names:
-        real = cls.__dict__.get(name)
-        if real is None:
+        if name not in cls.__dict__:
             continue
+        real = getattr(cls, name)  # the dict holds sip's descriptor
 
         def method(self, *args, _real=real, **kwargs):
             return run_nested(lambda: quit_of(self), _real, self, *args, **kwargs)
@@ -119,9 +125,9 @@ def _exit_all_loops():
 
 def _nested_static(cls, names):
     for name in names:
-        real = cls.__dict__.get(name)
-        if real is None:
+        if name not in cls.__dict__:
             continue
+        real = getattr(cls, name)
 
         def function(*args, _real=real, **kwargs):
             return run_nested(_exit_all_loops, _real, *args, **kwargs)
@@ -143,7 +149,7 @@ def _patch_core(module):
 
     module.QCoreApplication.instance = staticmethod(instance)
     _nested_method(module.QEventLoop, ("exec_", "exec"), lambda loop: loop.exit(0))
-    real_process = module.QCoreApplication.__dict__.get("processEvents")
+    real_process = getattr(module.QCoreApplication, "processEvents", None)
     if real_process is not None:
         def processEvents(*args, **kwargs):
             return run_nested(None, real_process, *args, **kwargs)

@@ -129,11 +129,11 @@ tk.mainloop()
 }
 
 
-def _run_twice(daemon, xvfb, tmp_path, name, runs=2):
+def _run_twice(daemon, xvfb, tmp_path, name):
     _, source, read, quit = PROGRAMS[name]
     path = tmp_path / f"{name.replace('-', '_')}.py"
     path.write_text(source)
-    for run in (f"first{daemon.pid}", f"second{daemon.pid}")[:runs]:
+    for run in (f"first{daemon.pid}", f"second{daemon.pid}"):
         t0 = time.monotonic()
         success, out, err = daemon.run_file(path, [run])
         elapsed = time.monotonic() - t0
@@ -147,6 +147,7 @@ def _run_twice(daemon, xvfb, tmp_path, name, runs=2):
         time.sleep(0.1)
         assert daemon.ok(read) == repr(f"Hello {run}")
         assert daemon.alive()
+    assert "CRITICAL" not in daemon.log() and "Traceback" not in daemon.log(), daemon.log()
 
 
 @pytest.mark.toolkits("qt")
@@ -171,9 +172,7 @@ def test_wx_app_program(daemon, xvfb, tmp_path):
 
 @pytest.mark.toolkits("gtk")
 def test_gtk_application_program(daemon, xvfb, tmp_path):
-    # Once: GTK 3 cannot register a second GtkApplication in one process
-    # (see plugins/gtk/gtk_setup.py).
-    _run_twice(daemon, xvfb, tmp_path, "gtk-application", runs=1)
+    _run_twice(daemon, xvfb, tmp_path, "gtk-application")
 
 
 @pytest.mark.toolkits("gtk")

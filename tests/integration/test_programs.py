@@ -216,3 +216,17 @@ def test_system_exit(daemon, tmp_path, code, success, err):
     path.write_text("print('before')\n" + code + "\nprint('after')\n")
     assert daemon.run_file(path) == (success, "before\n", err)
     assert daemon.ok("1+1") == "2"
+
+
+@pytest.mark.toolkits("gtk", "qt", "wx")
+def test_tk_program_and_nested_loop_in_a_guest(start_daemon, xvfb, tmp_path):
+    """Tk beside another toolkit: the same setup applies to the guest."""
+    d = start_daemon(args=["--tk-guest"])
+    _run_twice(d, xvfb, tmp_path, "tk-mainloop")
+    call = d.execute_bg("top = tk.Toplevel(root)\nroot.wait_window(top)\n'ended'")
+    d.wait_busy()
+    time.sleep(0.3)
+    assert d.interrupt() is True
+    success, _, _, err = call.result(10)
+    assert not success and err.endswith("KeyboardInterrupt\n"), err
+    assert d.ok("label.cget('text')").startswith("'Hello")

@@ -19,15 +19,22 @@ NESTED = {
         "QDialog": "from PyQt5 import QtWidgets\nd = QtWidgets.QDialog()\nd.exec_()",
         "QMessageBox": "from PyQt5 import QtWidgets\n"
                        "QtWidgets.QMessageBox.question(None, 'guiloop', 'Quit?')",
+        "QMessageBox.exec_": "from PyQt5 import QtWidgets\n"
+                             "QtWidgets.QMessageBox(text='Quit?').exec_()",
+        "QMenu": "from PyQt5 import QtWidgets\nm = QtWidgets.QMenu()\nm.addAction('a')\n"
+                 "m.exec_(__import__('PyQt5.QtCore').QtCore.QPoint(10, 10))",
     },
     "gtk": {
         "Gtk.Dialog": "import gi\ngi.require_version('Gtk', '3.0')\nfrom gi.repository import Gtk\n"
                       "d = Gtk.Dialog(title='guiloop')\nd.run()",
         "GLib.MainLoop": "from gi.repository import GLib\nGLib.MainLoop().run()",
+        "Gtk.MessageDialog": "d = Gtk.MessageDialog(text='Quit?', modal=True)\nd.run()",
     },
     "wx": {
         "wx.Dialog": "import wx\nd = wx.Dialog(None, title='guiloop')\nd.ShowModal()",
         "wx.GUIEventLoop": "import wx\nwx.GUIEventLoop().Run()",
+        "wx.MessageDialog": "import wx\nwx.MessageDialog(None, 'Quit?', 'guiloop').ShowModal()",
+        "wx.MessageBox": "import wx\nwx.MessageBox('Quit?', 'guiloop')",
     },
     "tk": {
         "wait_window": "import tkinter\nroot = tkinter.Tk()\ntop = tkinter.Toplevel(root)\n"

@@ -122,3 +122,13 @@ def test_interrupt_a_runaway_callback(daemon, toolkit, xvfb):
     assert "runaway" in daemon.log()
     assert daemon.interrupt() is False
     assert daemon.ok("1+1") == "2"
+
+
+def test_timeout_ends_a_nested_loop(start_daemon, toolkit):
+    d = start_daemon(config="[execution]\ntimeout = 0.5\n")
+    name, code = next(iter(NESTED[toolkit].items()))
+    t0 = time.monotonic()
+    success, _, _, err = d.execute(code + "\n'loop ended'", timeout=30)
+    assert not success and err.endswith("KeyboardInterrupt\n"), (name, err)
+    assert time.monotonic() - t0 < 3, name
+    assert d.ok("1+1") == "2"

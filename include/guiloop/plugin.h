@@ -76,7 +76,25 @@ typedef struct GuiloopHost {
                 __attribute__((format(printf, 3, 4)));
         /* Look up a configuration value ("daemon", "toolkit"); NULL if unset. */
         const char *(*config)(void *data, const char *section, const char *key);
+
+        /* ---- appended: present when size says so (GUILOOP_HOST_HAS) ---- */
+
+        /*
+         * The loop's thread tells the daemon where it is: loop_idle() right
+         * before it waits for events (poll), loop_busy() right after it woke
+         * up to dispatch them.  Whatever runs between a busy and the next idle
+         * (a GUI callback, an execution, a redraw) holds the thread: that is
+         * what LoopBlockedMs measures and what Interrupt interrupts when no
+         * execution runs.  Cheap (an atomic store), called around every wait,
+         * nested loops' waits included.  Loop's thread only.
+         */
+        void (*loop_idle)(void *data);
+        void (*loop_busy)(void *data);
 } GuiloopHost;
+
+/* Whether a host table is large enough to hold field (an older daemon's is smaller). */
+#define GUILOOP_HOST_HAS(host, field) \
+        ((host)->size >= offsetof(GuiloopHost, field) + sizeof((host)->field) && (host)->field)
 
 /*
  * The loop a toolkit plugin owns.  Unless said otherwise, a method must be
@@ -155,8 +173,10 @@ typedef struct GuiloopPlugin {
         /*
          * Python source the daemon runs once, in a module of its own, after
          * the interpreter started and before any execution: the place to
-         * make the toolkit's binding safe to use from executed code (refuse
-         * a second application object, say).  NULL: none.
+         * make the toolkit's binding fit a loop that already runs (main-loop
+         * calls that return at once, nested loops that Interrupt can end).
+         * The daemon's boot module is importable there as _guiloop_boot.
+         * NULL: none.
          */
         const char *python_setup;
 } GuiloopPlugin;

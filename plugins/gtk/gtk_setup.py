@@ -1,0 +1,127 @@
+"""guiloopd's gtk plugin, Python side: unmodified PyGObject programs on the
+daemon's gtk_main().
+
+Measured with PyGObject 3.42 on GTK 3.24:
+
+- There is no application object to share: Gtk.Window() works at once.
+  Gtk.Application(...) and its subclasses work as in a plain interpreter;
+  run() registers the application (as NON_UNIQUE: a second run of the same
+  program would otherwise find the first instance on the bus and only make
+  it activate again; and while the first one still exports the id on the
+  bus, the second takes the id with ".guiloop2" appended) and activates it,
+  so do_startup and do_activate run, then returns 0 at once.
+  A second GtkApplication registered in one process failed (GTK 3.24
+  exports /org/gtk/Profiler for each and ignores the error it gets for the
+  second: register() returned False): the earlier ones give that object up
+  first, through GtkApplication's own dbus_unregister.
+- Gtk.main() returns at once, since the daemon's loop already runs (the
+  plugin's own gtk_main() is C, untouched); Gtk.main_quit() does nothing
+  (the plugin's loop would only enter gtk_main() again).
+- Nested loops (Gtk.Dialog.run(), GLib.MainLoop().run(), and the
+  iterations of Gtk.main_iteration() and GLib.MainContext.iteration(),
+  through which matplotlib's plt.pause() runs GTK) go through
+  _guiloop_boot.run_nested(), so Interrupt ends them and raises
+  KeyboardInterrupt where they were called.  PyGObject's own SIGINT
+  fallback stays out: the daemon's handler is not Python's default one.
+"""
+import sys
+import weakref
+
+from _guiloop_boot import after_import, run_nested
+
+_registered = weakref.WeakValueDictionary()  # application id -> the app exporting it
+_released = weakref.WeakSet()  # applications that gave up /org/gtk/Profiler
+
+
+def _wrap(owner, name, quit_of=None):
+    real = getattr(owner, name, None)
+    if real is None or getattr(real, "_guiloop", False):
+        return
+
+    def function(*args, **kwargs):
+        quit = (lambda: quit_of(args[0])) if quit_of else None
+        return run_nested(quit, real, *args, **kwargs)
+
+    function.__name__ = name
+    function.__doc__ = getattr(real, "__doc__", None)
+    function._guiloop = True
+    setattr(owner, name, function)
+
+
+def _patch_gtk(Gtk):
+    if getattr(Gtk, "_guiloop_patched", False):
+        return
+
+    def main(*args, **kwargs):
+        return None
+
+    def main_quit(*args, **kwargs):
+        return None
+
+    Gtk.main = main
+    Gtk.main_quit = main_quit
+
+    def end_dialog(dialog):
+        dialog.response(Gtk.ResponseType.NONE)
+        dialog.hide()
+
+    _wrap(Gtk.Dialog, "run", end_dialog)
+    _wrap(Gtk, "main_iteration")
+    _wrap(Gtk, "main_iteration_do")
+    Gtk._guiloop_patched = True
+
+
+def _patch_glib(GLib):
+    _wrap(GLib.MainLoop, "run", lambda loop: loop.quit())
+    _wrap(GLib.MainContext, "iteration")
+
+
+def _release_profiler(app):
+    """GTK 3 exports /org/gtk/Profiler for every GtkApplication it registers,
+    and a second one failed (register() returned False: GTK ignores the
+    error).  The earlier applications give that object up (GtkApplication's
+    own dbus_unregister does only that); their windows and ids stay."""
+    Gtk = sys.modules.get("gi.repository.Gtk")
+    if Gtk is None or not isinstance(app, Gtk.Application):
+        return
+    for earlier in list(_registered.values()):
+        if earlier is app or earlier in _released or not isinstance(earlier, Gtk.Application):
+            continue
+        if earlier.get_is_registered():
+            Gtk.Application.do_dbus_unregister(earlier, earlier.get_dbus_connection(),
+                                               earlier.get_dbus_object_path())
+        _released.add(earlier)
+
+
+def _patch_gio(Gio):
+    if getattr(Gio.Application, "_guiloop_patched", False):
+        return
+
+    def run(self, argv=None):
+        if not self.get_is_registered():
+            self.set_flags(self.get_flags() | Gio.ApplicationFlags.NON_UNIQUE)
+            app_id = self.get_application_id()
+            if app_id:
+                # An earlier run's application may still export this id (and
+                # its object path) on the bus: registering again failed, and
+                # broke GIO's state.  This one takes the next free id.
+                n = 1
+                while _registered.get(app_id) not in (None, self):
+                    n += 1
+                    app_id = f"{self.get_application_id().rsplit('.guiloop', 1)[0]}.guiloop{n}"
+                if app_id != self.get_application_id():
+                    self.set_application_id(app_id)
+                _registered[app_id] = self
+            _release_profiler(self)
+            self.register(None)
+        self.activate()
+        return 0
+
+    run.__doc__ = Gio.Application.run.__doc__
+    Gio.Application.run = run
+    Gio.Application._guiloop_patched = True
+
+
+after_import("gi.repository.Gtk", _patch_gtk)
+after_import("gi.repository.GLib", _patch_glib)
+after_import("gi.repository.Gio", _patch_gio)

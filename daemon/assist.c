@@ -8,6 +8,7 @@
 #include <glib.h>
 #include <pthread.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "complete-py.h"
@@ -160,12 +161,28 @@ static void answer(Assist *a, AssistRequest *r)
         Py_XDECREF(res);
 }
 
+/* complete.py's upkeep (the module list), between requests.  GIL held. */
+static void maintain(Assist *a)
+{
+        PyObject *r;
+
+        if (!a->module && !(a->module = load_module())) {
+                PyErr_Print();
+                return;
+        }
+        r = PyObject_CallMethod(a->module, "maintain", NULL);
+        if (!r)
+                PyErr_Print();
+        Py_XDECREF(r);
+}
+
 static void *assist_thread(void *data)
 {
         Assist *a = data;
         PyGILState_STATE gil;
         PyThreadState *ts;
         uint64_t one = 1;
+        bool warmed = false;
 
         /* One thread state for the thread's life: no set-up per request. */
         gil = PyGILState_Ensure();
@@ -178,6 +195,25 @@ static void *assist_thread(void *data)
         for (;;) {
                 Item *it;
 
+                /*
+                 * A second after start, unless asked before: the module list,
+                 * so that the first "import x<Tab>" needs no scan of sys.path
+                 * (not at once: the daemon's start-up wants the GIL then).
+                 */
+                while (!warmed && !a->stop && g_queue_is_empty(&a->queue)) {
+                        struct timespec until;
+
+                        clock_gettime(CLOCK_REALTIME, &until);
+                        until.tv_sec += 1;
+                        if (pthread_cond_timedwait(&a->cond, &a->lock, &until) == ETIMEDOUT) {
+                                warmed = true;
+                                pthread_mutex_unlock(&a->lock);
+                                PyEval_RestoreThread(ts);
+                                maintain(a);
+                                ts = PyEval_SaveThread();
+                                pthread_mutex_lock(&a->lock);
+                        }
+                }
                 while (!a->stop && g_queue_is_empty(&a->queue))
                         pthread_cond_wait(&a->cond, &a->lock);
                 if (a->stop)
@@ -200,6 +236,15 @@ static void *assist_thread(void *data)
                         (void)!write(a->done_fd, &one, sizeof(one));
                 }
                 free(it);
+                if (g_queue_is_empty(&a->queue)) {
+                        /* The answer is out: now the slow upkeep, while nobody waits. */
+                        warmed = true;
+                        pthread_mutex_unlock(&a->lock);
+                        PyEval_RestoreThread(ts);
+                        maintain(a);
+                        ts = PyEval_SaveThread();
+                        pthread_mutex_lock(&a->lock);
+                }
         }
         pthread_mutex_unlock(&a->lock);
 

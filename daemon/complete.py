@@ -137,16 +137,27 @@ def _resolve(dotted):
 _modules_cache = (0.0, ())
 
 
-def _top_modules():
+def _refresh_modules():
     global _modules_cache
-    now = time.monotonic()
-    if now - _modules_cache[0] > 10:
-        names = set(sys.builtin_module_names)
-        names.update(k.split(".")[0] for k in list(sys.modules))
-        for info in pkgutil.iter_modules():
-            names.add(info.name)
-        _modules_cache = (now, tuple(sorted(names)))
+    names = set(sys.builtin_module_names)
+    names.update(k.split(".")[0] for k in list(sys.modules))
+    for info in pkgutil.iter_modules():
+        names.add(info.name)
+    _modules_cache = (time.monotonic(), tuple(sorted(names)))
+
+
+def _top_modules():
+    # Scanning sys.path takes tens of ms on a loaded machine: a request uses
+    # the list maintain() keeps fresh between requests.
+    if not _modules_cache[1]:
+        _refresh_modules()
     return _modules_cache[1]
+
+
+def maintain():
+    """Called by the assist thread at start and after each answer went out."""
+    if time.monotonic() - _modules_cache[0] > 10:
+        _refresh_modules()
 
 
 def _submodules(package):

@@ -73,7 +73,9 @@ def test_cursor_in_the_middle(daemon):
 
 
 def test_imports(daemon):
-    assert "json" in complete(daemon, "import js")[0]
+    # Right after start the module list may still be being made: an empty answer
+    # in time is the contract then, so wait for the list.
+    poll(lambda: "json" in complete(daemon, "import js")[0], 10, what="module names")
     assert "collections" in complete(daemon, "from coll")[0]
     matches, start, end = complete(daemon, "from os import pa")
     assert "path" in matches and start == len("from os import ")

@@ -71,6 +71,7 @@ struct Bus {
         bool busy_signalled; /* the Busy value PropertiesChanged last said */
         uint64_t execution_count;
         Execution *running;       /* started, not finished; its msg is ours */
+        Output *background;       /* execution 0's output (the capture's), NULL: none */
         uint64_t timeout_due;     /* execution.timeout of the running one, 0: none */
         bool shutting_down;
         uint64_t grace_due;       /* shutdown_grace expires, 0: not shutting down */
@@ -725,13 +726,14 @@ static void output_pending(void *data)
         timerfd_settime(b->output_fd, 0, &when, NULL);
 }
 
-static void emit_output(Bus *b, Execution *e)
+/* What output o gathered since the last signal, as Output(id, stream, text). */
+static void emit_output_of(Bus *b, uint64_t execution, Output *o)
 {
         static const char *const names[OUTPUT_N_STREAMS] = { "stdout", "stderr" };
         char *texts[OUTPUT_N_STREAMS];
-        dbus_uint64_t id = e->id;
+        dbus_uint64_t id = execution;
 
-        if (!output_take(e->output, texts))
+        if (!output_take(o, texts))
                 return;
         for (int i = 0; i < OUTPUT_N_STREAMS; i++) {
                 DBusMessage *signal;
@@ -748,6 +750,20 @@ static void emit_output(Bus *b, Execution *e)
                         dbus_message_unref(signal);
                 free(texts[i]);
         }
+}
+
+static void emit_output(Bus *b, Execution *e)
+{
+        emit_output_of(b, e->id, e->output);
+}
+
+void bus_set_background(Bus *b, Output *o)
+{
+        if (b->background)
+                output_set_notify(b->background, NULL, NULL);
+        b->background = o;
+        if (o)
+                output_set_notify(o, output_pending, b);
 }
 
 void bus_execution_started(Bus *b, Execution *e)
@@ -1102,6 +1118,8 @@ static void *bus_thread(void *data)
                         (void)!read(b->output_fd, &count, sizeof(count));
                         if (b->running)
                                 emit_output(b, b->running);
+                        if (b->background)
+                                emit_output_of(b, 0, b->background);
                 }
                 check_deadlines(b);
                 while (dbus_connection_dispatch(b->conn) == DBUS_DISPATCH_DATA_REMAINS)
@@ -1214,6 +1232,8 @@ Bus *bus_free(Bus *b)
         if (!b)
                 return NULL;
         bus_stop(b);
+        if (b->background)
+                output_set_notify(b->background, NULL, NULL);
         if (b->conn) {
                 release_name(b);
                 dbus_connection_remove_filter(b->conn, on_filter, b);

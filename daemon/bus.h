@@ -33,6 +33,12 @@ int bus_start(Bus *b);
 /* After the loop returned: answer what is left, release the name, join. */
 void bus_stop(Bus *b);
 
+/*
+ * Background output, sent as Output with execution 0 (o is the capture's,
+ * and lives until bus_free).  Main thread, before bus_start.
+ */
+void bus_set_background(Bus *b, Output *o);
+
 /* From the GUI thread: an execution began, or ended (then the bus thread owns it). */
 void bus_execution_started(Bus *b, Execution *e);
 void bus_execution_finished(Bus *b, Execution *e);

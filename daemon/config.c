@@ -50,6 +50,7 @@ static const Key keys[] = {
         { "execution", "timeout", KEY_SECONDS, FIELD(timeout), 0 },
         { "execution", "queue_limit", KEY_U32, FIELD(queue_limit), 1000000 },
         { "execution", "max_output", KEY_U64, FIELD(max_output), UINT64_C(1) << 40 },
+        { "execution", "capture_fd", KEY_BOOL, FIELD(capture_fd), 0 },
 };
 
 static const char *const sections[] = { "daemon", "python", "execution" };
@@ -120,6 +121,7 @@ int config_new(Config **out)
         c->timeout = 0;
         c->queue_limit = 64;
         c->max_output = 1048576;
+        c->capture_fd = true;
 
         *out = steal_pointer(&c);
         return 0;

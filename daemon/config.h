@@ -32,6 +32,7 @@ typedef struct Config {
         double timeout;         /* seconds, 0 = never */
         uint32_t queue_limit;
         uint64_t max_output;    /* bytes per stream per execution */
+        bool capture_fd;        /* fds 1 and 2 are execution output */
 
         /* Where the values came from (NULL: defaults only). */
         char *path;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "log.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,8 @@
 
 static bool verbose;
 static bool journal;
+/* Where lines go: stderr, or the copy of it kept while fds 1 and 2 are captured. */
+static atomic_int log_to = STDERR_FILENO;
 
 /* systemd sets $JOURNAL_STREAM to "DEV:INO" of the stream it connected to stderr. */
 static bool stderr_is_journal(void)
@@ -42,7 +45,17 @@ static void emit(int prio, const char *prefix, const char *text)
         for (const char *p = text; *p && n < sizeof(line) - 2; p++)
                 line[n++] = (*p == '\n' || *p == '\r') ? ' ' : *p;
         line[n++] = '\n';
-        (void)!write(STDERR_FILENO, line, n);
+        (void)!write(atomic_load(&log_to), line, n);
+}
+
+void log_set_fd(int fd)
+{
+        atomic_store(&log_to, fd);
+}
+
+int log_fd(void)
+{
+        return atomic_load(&log_to);
 }
 
 void log_msgv(int prio, const char *fmt, va_list ap)

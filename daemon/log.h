@@ -19,6 +19,15 @@ enum {
  */
 void log_setup(bool verbose);
 
+/*
+ * Write lines to fd instead of STDERR_FILENO (fd stays the caller's): fds 1
+ * and 2 are execution output while they are captured, and the daemon's own
+ * lines never mix into that.  log_fd() is where they go now, e.g. for
+ * faulthandler.  Safe from any thread.
+ */
+void log_set_fd(int fd);
+int log_fd(void);
+
 void log_msgv(int prio, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 void log_msg(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

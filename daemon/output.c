@@ -13,6 +13,7 @@ typedef struct Stream {
         size_t len, alloc;
         size_t taken; /* bytes output_take() handed out already */
         uint64_t dropped;
+        bool finished; /* output_finish() appended its note and tail */
 } Stream;
 
 struct Output {
@@ -22,6 +23,7 @@ struct Output {
         OutputNotify notify;
         void *notify_data;
         bool pending; /* text since the last take, notified */
+        bool rolling; /* output_set_rolling(): take() forgets what it handed out */
 };
 
 int output_new(Output **out, uint64_t max)
@@ -44,6 +46,13 @@ void output_set_notify(Output *o, OutputNotify fn, void *data)
         pthread_mutex_unlock(&o->lock);
 }
 
+void output_set_rolling(Output *o)
+{
+        pthread_mutex_lock(&o->lock);
+        o->rolling = true;
+        pthread_mutex_unlock(&o->lock);
+}
+
 bool output_take(Output *o, char *texts[OUTPUT_N_STREAMS])
 {
         bool any = false;
@@ -58,6 +67,11 @@ bool output_take(Output *o, char *texts[OUTPUT_N_STREAMS])
                 texts[i] = strndup(s->data + s->taken, s->len - s->taken);
                 s->taken = s->len;
                 any = true;
+                if (o->rolling) {
+                        /* Background output: memory holds only what is pending. */
+                        s->len = s->taken = 0;
+                        s->dropped = 0;
+                }
         }
         o->pending = false;
         pthread_mutex_unlock(&o->lock);
@@ -149,7 +163,7 @@ void output_write(Output *o, int stream, const char *text, size_t len)
         pthread_mutex_lock(&o->lock);
         room = o->max > s->len ? (size_t)(o->max - s->len) : 0;
         /* Once a stream dropped something it keeps nothing more: no holes. */
-        take = s->dropped ? 0 : utf8_cut(text, len, room);
+        take = s->finished || (s->dropped && !o->rolling) ? 0 : utf8_cut(text, len, room);
         escaped = take ? text_escape(text, take) : NULL;
         elen = escaped ? strlen(escaped) : 0;
         n = utf8_cut(escaped, elen, room);
@@ -180,12 +194,29 @@ void output_write(Output *o, int stream, const char *text, size_t len)
                 notify(notify_data);
 }
 
+/* Append n bytes past the bound (the dropped line, a traceback). Lock held. */
+static void stream_append(Stream *s, const char *text, size_t n)
+{
+        char *data;
+
+        if (n == 0)
+                return;
+        if (s->len + n + 1 > s->alloc) {
+                data = realloc(s->data, s->len + n + 1);
+                if (!data)
+                        return;
+                s->data = data;
+                s->alloc = s->len + n + 1;
+        }
+        memcpy(s->data + s->len, text, n);
+        s->len += n;
+        s->data[s->len] = 0;
+}
+
 char *output_finish(Output *o, int stream, const char *tail)
 {
         Stream *s = &o->streams[stream];
-        const char *kept = s->data ? s->data : "";
         size_t tail_len = tail ? strlen(tail) : 0;
-        char note[96] = "";
         char *out;
 
         if (tail_len > o->max) {
@@ -198,12 +229,21 @@ char *output_finish(Output *o, int stream, const char *tail)
         }
 
         pthread_mutex_lock(&o->lock);
-        if (s->dropped)
-                snprintf(note, sizeof(note), "%s[guiloop: %" PRIu64 " bytes dropped]\n",
-                         s->len && kept[s->len - 1] != '\n' ? "\n" : "", s->dropped);
-        if (asprintf(&out, "%.*s%s%.*s", (int)s->len, kept, note, (int)tail_len,
-                     tail ? tail : "") < 0)
-                out = NULL;
+        /*
+         * The note and the tail go into the stream itself, so that what
+         * output_take() hands the Output signal ends as the reply does.
+         */
+        if (!s->finished) {
+                char note[96] = "";
+
+                if (s->dropped)
+                        snprintf(note, sizeof(note), "%s[guiloop: %" PRIu64 " bytes dropped]\n",
+                                 s->len && s->data[s->len - 1] != '\n' ? "\n" : "", s->dropped);
+                stream_append(s, note, strlen(note));
+                stream_append(s, tail ? tail : "", tail_len);
+                s->finished = true;
+        }
+        out = strndup(s->data ? s->data : "", s->len);
         pthread_mutex_unlock(&o->lock);
         return out;
 }

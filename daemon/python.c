@@ -6,12 +6,15 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "boot-py.h"
 #include "build-config.h"
+#include "capture.h"
+#include "output-hooks-py.h"
 #include "log.h"
 #include "signals.h"
 
@@ -22,6 +25,11 @@ struct Python {
         char *version;
         PyObject *boot;      /* guiloop's boot module */
         Output *current;     /* the running execution's output; GIL-protected */
+        /* Output routing (see "output routing" below). */
+        Capture *capture;
+        uint64_t current_id; /* id of the running execution, 0: none; GIL-protected */
+        pthread_t gui_thread;
+        PyObject *output_hooks; /* the _guiloop_output module */
 };
 
 /*
@@ -55,13 +63,58 @@ static char *text_from_python(PyObject *text)
         return out;
 }
 
-/* _guiloop.write(stream, text): into the running execution, else to our own fd. */
+/* ---- output routing (issue 11): which Output a Python write belongs to ---- */
+
+/*
+ * The execution a thread belongs to: set by _guiloop.set_execution() when a
+ * threading.Thread starts (the one running when it was started) and around
+ * a concurrent.futures work item (the one that submitted it).  The GUI
+ * thread's is the running execution's.  Only read and written with the GIL.
+ */
+static __thread uint64_t thread_execution;
+
+static uint64_t writer_execution(Python *py)
+{
+        if (pthread_equal(pthread_self(), py->gui_thread))
+                return py->current_id;
+        return thread_execution;
+}
+
+/* _guiloop.execution(): the id of the execution the calling thread belongs to, 0: none. */
+static PyObject *module_execution(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+        (void)args;
+        (void)nargs;
+        return PyLong_FromUnsignedLongLong(writer_execution(module_python(module)));
+}
+
+/* _guiloop.set_execution(id): the calling thread's execution from now on; the old one. */
+static PyObject *module_set_execution(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+        uint64_t old = thread_execution;
+
+        (void)module;
+        if (nargs != 1 || !PyLong_Check(args[0])) {
+                PyErr_SetString(PyExc_TypeError, "set_execution(id: int)");
+                return NULL;
+        }
+        thread_execution = PyLong_AsUnsignedLongLong(args[0]);
+        if (PyErr_Occurred())
+                return NULL;
+        return PyLong_FromUnsignedLongLong(old);
+}
+
+/*
+ * _guiloop.write(stream, text): into the writer's execution while it runs,
+ * else background output.  What fds 1 and 2 got before goes first.
+ */
 static PyObject *module_write(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
         Python *py = module_python(module);
         const char *utf8;
         Py_ssize_t len;
         PyObject *bytes;
+        uint64_t id;
         int stream;
 
         if (nargs != 2 || !PyLong_Check(args[0]) || !PyUnicode_Check(args[1])) {
@@ -74,26 +127,37 @@ static PyObject *module_write(PyObject *module, PyObject *const *args, Py_ssize_
                 return NULL;
         utf8 = PyBytes_AS_STRING(bytes);
         len = PyBytes_GET_SIZE(bytes);
-        if (py->current) {
+        id = writer_execution(py);
+        capture_sync(py->capture);
+        if (py->current && id != 0 && id == py->current_id)
                 output_write(py->current, stream, utf8, (size_t)len);
-        } else {
-                /* No execution runs (a thread, the startup file, atexit): keep it visible. */
-                int fd = stream == OUTPUT_STDERR ? STDERR_FILENO : STDOUT_FILENO;
-
-                Py_BEGIN_ALLOW_THREADS
-                for (Py_ssize_t off = 0; off < len;) {
-                        ssize_t n = write(fd, utf8 + off, (size_t)(len - off));
-
-                        if (n < 0 && errno == EINTR)
-                                continue;
-                        if (n <= 0)
-                                break;
-                        off += n;
-                }
-                Py_END_ALLOW_THREADS
-        }
+        else
+                capture_background_write(py->capture, stream, utf8, (size_t)len);
         Py_DECREF(bytes);
         Py_RETURN_NONE;
+}
+
+/* The running execution's output, Python's and fds 1 and 2's, goes to o (GIL held). */
+static void route_begin(Python *py, Execution *e)
+{
+        py->current = e->output;
+        py->current_id = e->id;
+        capture_begin(py->capture, e->output);
+}
+
+/* Python's and C's buffers flushed into it, and from now on background output (GIL held). */
+static void route_end(Python *py)
+{
+        if (py->output_hooks) {
+                PyObject *r = PyObject_CallMethod(py->output_hooks, "flush", NULL);
+
+                if (!r)
+                        PyErr_Clear();
+                Py_XDECREF(r);
+        }
+        capture_end(py->capture);
+        py->current = NULL;
+        py->current_id = 0;
 }
 
 /* The Python-level SIGINT handler: the guard that drops unwanted interrupts. */
@@ -113,6 +177,10 @@ static PyObject *module_sigint(PyObject *module, PyObject *const *args, Py_ssize
 static PyMethodDef module_methods[] = {
         { "write", (PyCFunction)(void (*)(void))module_write, METH_FASTCALL,
           "write(stream, text): output of the running execution" },
+        { "execution", (PyCFunction)(void (*)(void))module_execution, METH_FASTCALL,
+          "execution(): id of the execution the calling thread belongs to, 0 for none" },
+        { "set_execution", (PyCFunction)(void (*)(void))module_set_execution, METH_FASTCALL,
+          "set_execution(id): the calling thread belongs to that execution; returns the old" },
         { "sigint", (PyCFunction)(void (*)(void))module_sigint, METH_FASTCALL,
           "SIGINT handler: KeyboardInterrupt only when an Interrupt asked for it" },
         { NULL, NULL, 0, NULL },
@@ -204,6 +272,34 @@ fail:
         return PYTHON_E_INIT;
 }
 
+/* The thread and callback hooks of output-hooks.py, in a module of their own. */
+static int setup_output_hooks(Python *py, char *err, size_t errlen)
+{
+        PyObject *module, *globals, *code, *r;
+
+        module = PyImport_AddModule("_guiloop_output"); /* borrowed */
+        globals = module ? PyModule_GetDict(module) : NULL;
+        if (!globals || PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins()) < 0)
+                goto fail;
+        code = Py_CompileString(output_hooks_py, "<guiloop output-hooks.py>", Py_file_input);
+        if (!code)
+                goto fail;
+        r = PyEval_EvalCode(code, globals, globals);
+        Py_DECREF(code);
+        if (!r)
+                goto fail;
+        Py_DECREF(r);
+        r = PyObject_CallMethod(module, "install", NULL);
+        if (!r)
+                goto fail;
+        Py_DECREF(r);
+        py->output_hooks = Py_NewRef(module);
+        return 0;
+fail:
+        error_text(err, errlen, "cannot install guiloop's output hooks");
+        return PYTHON_E_INIT;
+}
+
 static void run_startup(Python *py, const char *path)
 {
         PyObject *r = PyObject_CallMethod(py->boot, "startup", "s", path);
@@ -224,7 +320,8 @@ static void run_startup(Python *py, const char *path)
         Py_DECREF(r);
 }
 
-int python_new(Python **out, const Config *c, PythonHooks hooks, char *err, size_t errlen)
+int python_new(Python **out, const Config *c, Capture *capture, PythonHooks hooks, char *err,
+               size_t errlen)
 {
         Python *py = calloc(1, sizeof(*py));
         PyConfig config;
@@ -235,12 +332,16 @@ int python_new(Python **out, const Config *c, PythonHooks hooks, char *err, size
                 return -ENOMEM;
         py->hooks = hooks;
         py->max_output = c->max_output;
+        py->capture = capture;
+        py->gui_thread = pthread_self();
 
         PyConfig_InitPythonConfig(&config);
         /* The caller's PYTHON* variables must not change the daemon. */
         config.use_environment = 0;
         config.parse_argv = 0;
         config.install_signal_handlers = 1;
+        /* sys.__stdout__ and sys.__stderr__ write through to fds 1 and 2 at once, in order. */
+        config.buffered_stdio = 0;
         /* Else sys.executable is the first python3 on PATH, maybe not ours. */
         status = PyConfig_SetBytesString(&config, &config.program_name,
                                          GUILOOP_PYTHON_EXECUTABLE);
@@ -268,6 +369,8 @@ int python_new(Python **out, const Config *c, PythonHooks hooks, char *err, size
         }
 
         r = boot(py, c, err, errlen);
+        if (r == 0)
+                r = setup_output_hooks(py, err, errlen);
         if (r == 0 && c->startup)
                 run_startup(py, c->startup);
         initialising = NULL;
@@ -289,6 +392,7 @@ Python *python_free(Python *py)
                 return NULL;
         PyEval_RestoreThread(py->main_thread);
         Py_CLEAR(py->boot);
+        Py_CLEAR(py->output_hooks);
         if (Py_FinalizeEx() < 0)
                 log_warning("Python finalization reported an error");
         free(py->version);
@@ -387,7 +491,7 @@ void python_run(Python *py, Execution *e)
         _cleanup_(freep) char *traceback = NULL;
         PyObject *r, *argv;
 
-        py->current = e->output;
+        route_begin(py, e);
         if (e->kind == EXECUTION_CODE) {
                 r = PyObject_CallMethod(py->boot, "execute", "sK", e->code,
                                         (unsigned long long)e->id);
@@ -426,7 +530,7 @@ void python_run(Python *py, Execution *e)
                 traceback = strdup("guiloop: unexpected value from the boot code\n");
         }
         Py_XDECREF(r);
-        py->current = NULL;
+        route_end(py);
         /* Two sigaction() calls; only code that replaced a handler costs more. */
         if (signals_reclaim()) {
                 guard_sigint_locked(py);

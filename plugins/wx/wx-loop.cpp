@@ -87,6 +87,13 @@ def _guard(wx):
     wx.PyApp.__init__ = __init__
 
 
+def _route_log(wx):
+    """wx's log messages to stderr, as a console wx program prints them
+    ("12:00:00: Warning: text"), instead of wxLogGui's message boxes: a
+    modal box that nobody sees would hold the daemon's GUI thread."""
+    wx.Log.SetActiveTarget(wx.LogStderr())
+
+
 def create_app():
     """Called by the plugin at the start of run(), in the GUI thread."""
     global app
@@ -114,6 +121,7 @@ def create_app():
         made = GuiloopApp(redirect=False, clearSigInt=False)
     # Windows come and go; the daemon's loop stays until guiloopd quits.
     made.SetExitOnFrameDelete(False)
+    _route_log(wx)
     app = made
     _guard(wx)
     return made

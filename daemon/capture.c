@@ -73,7 +73,9 @@ static void log_text(Background *bg, int stream, const char *text, size_t len)
 
         for (size_t i = 0; i < len; i++) {
                 if (text[i] == '\n' || *n == LINE_MAX_LOG) {
-                        log_line(stream, line, *n);
+                        /* GLib starts its messages with an empty line: not worth a log line. */
+                        if (*n)
+                                log_line(stream, line, *n);
                         *n = 0;
                         if (text[i] == '\n')
                                 continue;

@@ -262,14 +262,33 @@ def test_toolkit_warning_is_the_executions_stderr(daemon, toolkit, outputs):
     assert outputs.text(None, "stderr") == err
 
 
-@pytest.mark.toolkits("tk")
-def test_tcl_background_error_is_background_output(daemon, outputs):
-    daemon.ok("import tkinter\nroot = tkinter.Tk()\nroot.withdraw()\n"
-              "root.tk.call('after', 50, 'guiloop_bg_no_such')")
-    text = outputs.wait_for(0, "stderr", '("after" script)')
-    assert 'invalid command name "guiloop_bg_no_such"' in text
-    poll(lambda: 'stderr: invalid command name "guiloop_bg_no_such"' in daemon.log(), 5,
-         what="the Tcl error in the log")
+BACKGROUND_WARNINGS = {
+    # The same bad calls from a timer, after the execution that set it ended.
+    "gtk": ("import gi\ngi.require_version('Gtk', '3.0')\nfrom gi.repository import GLib, Gtk\n"
+            "GLib.timeout_add(50, lambda: Gtk.Grid().attach(Gtk.Label(), 0, 0, 0, 0))",
+            "Gtk-CRITICAL **", "gtk_grid_attach: assertion 'width > 0' failed"),
+    "qt": ("from PyQt5 import QtCore\n"
+           "QtCore.QTimer.singleShot(50, lambda: QtCore.QObject().startTimer(-1))",
+           "QObject::startTimer", "Timers cannot have negative intervals"),
+    "wx": ("import wx\nwx.CallLater(50, lambda: (wx.LogWarning('guiloop-bg-wx'), "
+           "wx.Log.FlushActive()))",
+           "Warning:", "guiloop-bg-wx"),
+    "tk": ("import tkinter\nroot = tkinter.Tk()\nroot.withdraw()\n"
+           "root.tk.call('after', 50, 'guiloop_bg_no_such')",
+           'invalid command name "guiloop_bg_no_such"', '("after" script)'),
+}
+
+
+def test_toolkit_warning_from_a_callback_is_background_output(daemon, toolkit, outputs):
+    code, first, last = BACKGROUND_WARNINGS[toolkit]
+    success, _, out, err = daemon.execute(code)
+    assert success and (out, err) == ("", ""), err
+    text = outputs.wait_for(0, "stderr", last)
+    assert first in text, text
+    poll(lambda: "stderr: " in daemon.log() and last in daemon.log(), 5,
+         what="the warning in the log")
+    line = [x for x in daemon.log().splitlines() if last in x][0]
+    assert "stderr: " in line and first in log_after(daemon, "stderr: "), line
 
 
 # ---- item 4 and 5: a callback's output and traceback are background output ----

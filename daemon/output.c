@@ -119,6 +119,25 @@ static size_t utf8_sequence(const unsigned char *s, size_t n)
         return len;
 }
 
+/* Length of the longest prefix of text that is valid UTF-8 without NUL. */
+static size_t utf8_valid_prefix(const char *text, size_t len)
+{
+        const unsigned char *s = (const unsigned char *)text;
+        size_t i = 0, n;
+
+        while (i < len) {
+                if (s[i] && s[i] < 0x80) {
+                        i++;
+                        continue;
+                }
+                n = utf8_sequence(s + i, len - i);
+                if (!n)
+                        break;
+                i += n;
+        }
+        return i;
+}
+
 char *text_escape(const char *text, size_t len)
 {
         const unsigned char *s = (const unsigned char *)text;
@@ -156,6 +175,7 @@ void output_write(Output *o, int stream, const char *text, size_t len)
 {
         Stream *s = &o->streams[stream];
         _cleanup_(freep) char *escaped = NULL;
+        const char *src;
         size_t room, take, elen, n;
         OutputNotify notify;
         void *notify_data;
@@ -164,9 +184,16 @@ void output_write(Output *o, int stream, const char *text, size_t len)
         room = o->max > s->len ? (size_t)(o->max - s->len) : 0;
         /* Once a stream dropped something it keeps nothing more: no holes. */
         take = s->finished || (s->dropped && !o->rolling) ? 0 : utf8_cut(text, len, room);
-        escaped = take ? text_escape(text, take) : NULL;
-        elen = escaped ? strlen(escaped) : 0;
-        n = utf8_cut(escaped, elen, room);
+        /* Valid text (nearly all of it) is copied once, without an escaped copy. */
+        if (utf8_valid_prefix(text, take) == take) {
+                src = text;
+                elen = take;
+        } else {
+                escaped = text_escape(text, take);
+                src = escaped;
+                elen = escaped ? strlen(escaped) : 0;
+        }
+        n = src ? utf8_cut(src, elen, room) : 0;
         if (n > 0 && s->len + n + 1 > s->alloc) {
                 size_t alloc = s->alloc ? s->alloc : 256;
                 char *data;
@@ -182,7 +209,7 @@ void output_write(Output *o, int stream, const char *text, size_t len)
                 }
         }
         if (n > 0)
-                memcpy(s->data + s->len, escaped, n);
+                memcpy(s->data + s->len, src, n);
         s->len += n;
         s->dropped += (len - take) + (elen - n);
         notify = n > 0 && !o->pending ? o->notify : NULL;

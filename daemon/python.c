@@ -122,18 +122,24 @@ static PyObject *module_write(PyObject *module, PyObject *const *args, Py_ssize_
                 return NULL;
         }
         stream = PyLong_AsLong(args[0]) == OUTPUT_STDERR ? OUTPUT_STDERR : OUTPUT_STDOUT;
-        bytes = PyUnicode_AsEncodedString(args[1], "utf-8", "backslashreplace");
-        if (!bytes)
-                return NULL;
-        utf8 = PyBytes_AS_STRING(bytes);
-        len = PyBytes_GET_SIZE(bytes);
+        /* ASCII text is its own UTF-8: no copy.  Lone surrogates need the escaping encoder. */
+        bytes = NULL;
+        utf8 = PyUnicode_AsUTF8AndSize(args[1], &len);
+        if (!utf8) {
+                PyErr_Clear();
+                bytes = PyUnicode_AsEncodedString(args[1], "utf-8", "backslashreplace");
+                if (!bytes)
+                        return NULL;
+                utf8 = PyBytes_AS_STRING(bytes);
+                len = PyBytes_GET_SIZE(bytes);
+        }
         id = writer_execution(py);
         capture_sync(py->capture);
         if (py->current && id != 0 && id == py->current_id)
                 output_write(py->current, stream, utf8, (size_t)len);
         else
                 capture_background_write(py->capture, stream, utf8, (size_t)len);
-        Py_DECREF(bytes);
+        Py_XDECREF(bytes);
         Py_RETURN_NONE;
 }
 

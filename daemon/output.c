@@ -126,10 +126,22 @@ static size_t utf8_valid_prefix(const char *text, size_t len)
         size_t i = 0, n;
 
         while (i < len) {
-                if (s[i] && s[i] < 0x80) {
+                /* Eight ASCII bytes without a NUL at a time: most output is just that. */
+                while (i + 8 <= len) {
+                        uint64_t w;
+
+                        memcpy(&w, s + i, 8);
+                        if ((w & UINT64_C(0x8080808080808080)) ||
+                            ((w - UINT64_C(0x0101010101010101)) & ~w & UINT64_C(0x8080808080808080)))
+                                break;
+                        i += 8;
+                }
+                if (i < len && s[i] && s[i] < 0x80) {
                         i++;
                         continue;
                 }
+                if (i >= len)
+                        break;
                 n = utf8_sequence(s + i, len - i);
                 if (!n)
                         break;

@@ -379,3 +379,14 @@ def test_background_output_is_bounded_per_second(start_daemon):
         assert d.log().count("stdout: " + "s" * 99) <= 101
     finally:
         o.close()
+
+
+@pytest.mark.toolkits("gtk")
+def test_tcl_errors_of_a_tk_guest_are_the_executions_stderr(start_daemon):
+    d = start_daemon(args=["--tk-guest"])
+    code, needles = WARNINGS["tk"]
+    success, _, out, err = d.execute(code)
+    assert success, err
+    for needle in needles:
+        assert needle in err, (needle, err)
+    assert d.execute(WARNINGS["gtk"][0])[3].count("Gtk-CRITICAL") == 1

@@ -70,6 +70,7 @@ const char python_setup[] = R"PY(
 
 REFUSED = "guiloopd already runs a wx.App; use wx.GetApp()"
 app = None
+log_target = None
 
 
 def _guard(wx):
@@ -91,7 +92,9 @@ def _route_log(wx):
     """wx's log messages to stderr, as a console wx program prints them
     ("12:00:00: Warning: text"), instead of wxLogGui's message boxes: a
     modal box that nobody sees would hold the daemon's GUI thread."""
-    wx.Log.SetActiveTarget(wx.LogStderr())
+    global log_target
+    log_target = wx.LogStderr()  # kept alive here, whoever owns it
+    wx.Log.SetActiveTarget(log_target)
 
 
 def create_app():

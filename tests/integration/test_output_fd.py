@@ -197,6 +197,24 @@ def test_verbose_log_lines_never_reach_a_reply(start_daemon):
         success, _, out, err = d.execute(f"import os\nprint({i})\nos.write(2, b'e{i}\\n')")
         assert success and out == f"{i}\n" and err == f"e{i}\n", (out, err)
     assert "finished in" in d.log()  # --verbose did log each of them
+    # A log line written while an execution runs (the Interrupt) stays out of it.
+    call = d.execute_bg("import time\nprint('sleeping')\ntime.sleep(30)")
+    d.wait_busy()
+    assert d.interrupt() is True
+    success, _, out, err = call.result()
+    assert not success and out == "sleeping\n", out
+    assert err.endswith("KeyboardInterrupt\n") and "guiloopd" not in err, err
+    assert "interrupt" in log_after(d, "finished in").lower()
+
+
+@pytest.mark.core
+def test_background_output_is_logged_at_info_priority(start_daemon):
+    d = start_daemon(journal=True)
+    d.ok("import threading, time\n"
+         "threading.Timer(0.1, lambda: print('bg-journal-x5')).start()")
+    poll(lambda: "bg-journal-x5" in d.log(), 5, what="the background line")
+    line = [x for x in d.log().splitlines() if "bg-journal-x5" in x][0]
+    assert line == "<6>guiloopd: stdout: bg-journal-x5", line
 
 
 # ---- item 3: threads inherit their execution ---------------------------------

@@ -11,6 +11,13 @@
  *       RUNS times: Execute(CODE) on a second connection in a thread, wait
  *       until Busy is true, send Interrupt(); prints "interrupt US" per run,
  *       the time from sending Interrupt() to receiving the Execute reply.
+ *   rtt ADDRESS echo-serve
+ *       The floor for big replies: owns org.guiloop.BenchEcho and answers
+ *       Big(u n) with a string of n bytes; prints "ready" once it owns the
+ *       name, runs until killed.
+ *   rtt ADDRESS big N CODE BYTES
+ *       N interleaved pairs of Execute(CODE) to the daemon and Big(BYTES) to
+ *       the echo service; prints "execute US" and "echo US" lines.
  *
  * Exit 0, or 1 with a message on stderr.
  */
@@ -218,6 +225,82 @@ static int interrupt(int runs, const char *code)
         return 0;
 }
 
+#define ECHO_NAME "org.guiloop.BenchEcho"
+#define ECHO_PATH "/org/guiloop/BenchEcho"
+#define ECHO_IFACE "org.guiloop.BenchEcho"
+
+static DBusHandlerResult echo_filter(DBusConnection *c, DBusMessage *m, void *data)
+{
+        dbus_uint32_t n = 0;
+        DBusMessage *reply;
+        char *text;
+
+        (void)data;
+        if (!dbus_message_is_method_call(m, ECHO_IFACE, "Big"))
+                return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;
+        dbus_message_get_args(m, NULL, DBUS_TYPE_UINT32, &n, DBUS_TYPE_INVALID);
+        text = malloc((size_t)n + 1);
+        if (!text)
+                die("out of memory", NULL);
+        memset(text, 'x', n);
+        text[n] = 0;
+        reply = dbus_message_new_method_return(m);
+        dbus_message_append_args(reply, DBUS_TYPE_STRING, &text, DBUS_TYPE_INVALID);
+        dbus_connection_send(c, reply, NULL);
+        dbus_message_unref(reply);
+        free(text);
+        return DBUS_HANDLER_RESULT_HANDLED;
+}
+
+static int echo_serve(void)
+{
+        DBusConnection *c = connect_bus();
+        DBusError err;
+
+        dbus_error_init(&err);
+        if (dbus_bus_request_name(c, ECHO_NAME, DBUS_NAME_FLAG_DO_NOT_QUEUE, &err) !=
+            DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER)
+                die("RequestName " ECHO_NAME, &err);
+        dbus_connection_add_filter(c, echo_filter, NULL, NULL);
+        printf("ready\n");
+        fflush(stdout);
+        while (dbus_connection_read_write_dispatch(c, -1))
+                ;
+        return 0;
+}
+
+static int big(int n, const char *code, dbus_uint32_t bytes)
+{
+        DBusConnection *c = connect_bus();
+        DBusMessage *exec = new_execute(code);
+        DBusMessage *echo = dbus_message_new_method_call(ECHO_NAME, ECHO_PATH, ECHO_IFACE, "Big");
+
+        if (!echo || !dbus_message_append_args(echo, DBUS_TYPE_UINT32, &bytes, DBUS_TYPE_INVALID))
+                die("out of memory", NULL);
+        for (int i = -2; i < n; i++) {
+                DBusMessage *m, *r;
+                uint64_t t0, t1, t2, t3;
+
+                m = dbus_message_copy(exec);
+                t0 = now_ns();
+                r = call(c, m, "Execute");
+                t1 = now_ns();
+                dbus_message_unref(r);
+                dbus_message_unref(m);
+                m = dbus_message_copy(echo);
+                t2 = now_ns();
+                r = call(c, m, "Big");
+                t3 = now_ns();
+                dbus_message_unref(r);
+                dbus_message_unref(m);
+                if (i >= 0)
+                        printf("execute %.3f\necho %.3f\n", (t1 - t0) / 1e3, (t3 - t2) / 1e3);
+        }
+        dbus_connection_close(c);
+        dbus_connection_unref(c);
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
         if (!dbus_threads_init_default())
@@ -230,7 +313,17 @@ int main(int argc, char **argv)
                 address = argv[1];
                 return interrupt(atoi(argv[3]), argv[4]);
         }
+        if (argc == 3 && strcmp(argv[2], "echo-serve") == 0) {
+                address = argv[1];
+                return echo_serve();
+        }
+        if (argc == 6 && strcmp(argv[2], "big") == 0) {
+                address = argv[1];
+                return big(atoi(argv[3]), argv[4], (dbus_uint32_t)strtoul(argv[5], NULL, 10));
+        }
         fprintf(stderr, "usage: rtt ADDRESS rtt N WARMUP\n"
-                        "       rtt ADDRESS interrupt RUNS CODE\n");
+                        "       rtt ADDRESS interrupt RUNS CODE\n"
+                        "       rtt ADDRESS echo-serve\n"
+                        "       rtt ADDRESS big N CODE BYTES\n");
         return 1;
 }

@@ -379,7 +379,7 @@ def setup(paths, switch_interval, interrupt_signal):
     # A fatal signal (a segfault in a binding) writes every thread's Python
     # stack to the daemon's log, on a descriptor of its own.
     try:
-        faulthandler.enable(file=os.dup(2), all_threads=True)
+        faulthandler.enable(file=os.dup(_guiloop.log_fd()), all_threads=True)
     except (OSError, ValueError):
         pass
     sys.stdout = _Text(_STDOUT, "<stdout>")

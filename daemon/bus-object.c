@@ -73,6 +73,7 @@ struct BusObject {
         uint64_t execution_count;
         Results *results;
         Execution *running_execution; /* its Output is read while it runs */
+        Output *background;           /* execution 0's output, NULL: none */
         GQueue pending;          /* Pending *: assist answers due */
         RateLimit gone_log;
 };
@@ -225,6 +226,29 @@ static void output_pending(void *data)
         BusObject *o = data;
 
         arm_timer(o->output_fd, OUTPUT_INTERVAL_USEC);
+}
+
+void bus_object_set_background(BusObject *o, Output *bg)
+{
+        if (o->background)
+                output_set_notify(o->background, NULL, NULL);
+        o->background = bg;
+        if (bg)
+                output_set_notify(bg, output_pending, o);
+}
+
+/* What the background gathered since the last signal, to subscribers. */
+static void send_background(BusObject *o)
+{
+        char *texts[OUTPUT_N_STREAMS];
+
+        if (!o->background || !output_take(o->background, texts))
+                return;
+        for (int i = 0; i < OUTPUT_N_STREAMS; i++) {
+                if (texts[i])
+                        results_background(o->results, i, texts[i]);
+                free(texts[i]);
+        }
 }
 
 /* ---- shutdown ---- */
@@ -1034,6 +1058,7 @@ void bus_object_process(BusObject *o, const struct pollfd *fds, bool stopping)
                 if (o->running_execution)
                         results_output(o->results, o->running_execution->id,
                                        o->running_execution->output);
+                send_background(o);
         }
         process_assist(o, fds[2].revents & POLLIN);
         check_deadlines(o, stopping);
@@ -1114,6 +1139,7 @@ BusObject *bus_object_free(BusObject *o)
 
         if (!o)
                 return NULL;
+        bus_object_set_background(o, NULL);
         if (o->s.conn) {
                 dbus_connection_remove_filter(o->s.conn, on_filter, o);
                 dbus_connection_unregister_object_path(o->s.conn, GUILOOP_OBJECT_PATH);

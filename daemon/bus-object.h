@@ -58,6 +58,13 @@ void bus_object_finished(BusObject *o, Execution *e);
 void bus_object_background_output(BusObject *o, int stream, const char *text, size_t len);
 
 /*
+ * Background output gathered in bg (the fd capture's rolling Output; it
+ * outlives the object), sent coalesced like an execution's, as Output with
+ * execution 0 to subscribers only.  Main thread, before the bus thread runs.
+ */
+void bus_object_set_background(BusObject *o, Output *bg);
+
+/*
  * Main thread, before Python is finalized: Stacks (which reads Python's
  * thread states without the GIL) answers empty from now on.
  */

@@ -53,6 +53,7 @@ static const Key keys[] = {
         { "execution", "max_output", KEY_U64, FIELD(max_output), UINT64_C(1) << 40 },
         { "execution", "queue_bytes", KEY_U64, FIELD(queue_bytes), UINT64_C(1) << 40 },
         { "execution", "keep_results", KEY_U32, FIELD(keep_results), 1000000 },
+        { "execution", "capture_fd", KEY_BOOL, FIELD(capture_fd), 0 },
 };
 
 static const char *const sections[] = { "daemon", "python", "execution" };
@@ -125,6 +126,7 @@ int config_new(Config **out)
         c->max_output = 1048576;
         c->queue_bytes = 268435456;
         c->keep_results = 64;
+        c->capture_fd = true;
 
         *out = steal_pointer(&c);
         return 0;

@@ -34,6 +34,7 @@ typedef struct Config {
         uint64_t max_output;    /* bytes per stream per execution */
         uint64_t queue_bytes;   /* bytes of code (and paths) that may wait, 0 = no bound */
         uint32_t keep_results;  /* finished executions kept for Wait */
+        bool capture_fd;        /* fds 1 and 2 are execution output */
 
         /* Where the values came from (NULL: defaults only). */
         char *path;

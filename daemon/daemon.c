@@ -19,6 +19,7 @@
 #include "bus-names.h"
 #include "bus.h"
 #include "executor.h"
+#include "capture.h"
 #include "loader.h"
 #include "log.h"
 #include "loopwatch.h"
@@ -33,6 +34,7 @@ struct Daemon {
         const GuiloopPlugin *guest_plugin;
         GuiloopGuest *guest;
         GuiloopHost host;
+        Capture *capture; /* fds 1 and 2, background output */
         Python *python;
         char *python_version; /* kept: the bus thread reads it after Python is gone */
         Executor *executor;
@@ -330,12 +332,18 @@ static int start(Daemon *d, const char *plugin_dir)
         r = executor_new(&d->executor, &exec_ops, d->config->queue_limit, d->config->queue_bytes);
         if (r < 0)
                 return EXIT_SOFTWARE;
+        /* Before the toolkit: its warnings at start-up are background output too. */
+        r = capture_new(&d->capture, d->config->capture_fd, d->config->max_output);
+        if (r < 0) {
+                log_err("cannot capture file descriptors 1 and 2: %s", strerror(-r));
+                return EXIT_SOFTWARE;
+        }
 
         r = start_toolkit(d, plugin_dir);
         if (r != 0)
                 return r;
 
-        r = python_new(&d->python, d->config, hooks, err, sizeof(err));
+        r = python_new(&d->python, d->config, d->capture, hooks, err, sizeof(err));
         if (r != 0) {
                 log_err("%s", r > 0 ? err : strerror(-r));
                 return EXIT_SOFTWARE;
@@ -370,6 +378,7 @@ static int start(Daemon *d, const char *plugin_dir)
                 return r == BUS_E_NAME_TAKEN ? EXIT_TEMPFAIL :
                        r == BUS_E_CONNECT ? EXIT_UNAVAILABLE : EXIT_SOFTWARE;
         }
+        bus_object_set_background(bus_object(d->bus), capture_background(d->capture));
         /* The startup file or a plugin may have replaced Python's SIGINT handler. */
         if (python_guard_sigint(d->python))
                 log_info("took Python's SIGINT handler back after start-up");
@@ -421,6 +430,8 @@ int daemon_run(Config *config, const char *plugin_dir)
                 bus_object_python_gone(bus_object(d.bus));
         /* Python goes first: atexit handlers may still touch the toolkit. */
         d.python = python_free(d.python);
+        /* fds 1 and 2 back; the bus still sends what was left as background output. */
+        capture_stop(d.capture);
         signals_uninstall();
         if (d.executor)
                 executor_shutdown(d.executor);
@@ -429,6 +440,7 @@ int daemon_run(Config *config, const char *plugin_dir)
         if (d.assist_fd >= 0)
                 close(d.assist_fd);
         d.executor = executor_free(d.executor);
+        d.capture = capture_free(d.capture);
         if (d.guest)
                 d.guest_plugin->guest_free(d.guest);
         if (d.loop)

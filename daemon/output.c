@@ -13,6 +13,7 @@ typedef struct Stream {
         size_t len, alloc;
         size_t taken; /* bytes output_take() handed out already */
         uint64_t dropped;
+        bool finished; /* output_finish() appended its note and tail */
 } Stream;
 
 struct Output {
@@ -22,6 +23,7 @@ struct Output {
         OutputNotify notify;
         void *notify_data;
         bool pending; /* text since the last take, notified */
+        bool rolling; /* output_set_rolling(): take() forgets what it handed out */
 };
 
 int output_new(Output **out, uint64_t max)
@@ -44,6 +46,13 @@ void output_set_notify(Output *o, OutputNotify fn, void *data)
         pthread_mutex_unlock(&o->lock);
 }
 
+void output_set_rolling(Output *o)
+{
+        pthread_mutex_lock(&o->lock);
+        o->rolling = true;
+        pthread_mutex_unlock(&o->lock);
+}
+
 bool output_take(Output *o, char *texts[OUTPUT_N_STREAMS])
 {
         bool any = false;
@@ -58,6 +67,11 @@ bool output_take(Output *o, char *texts[OUTPUT_N_STREAMS])
                 texts[i] = strndup(s->data + s->taken, s->len - s->taken);
                 s->taken = s->len;
                 any = true;
+                if (o->rolling) {
+                        /* Background output: memory holds only what is pending. */
+                        s->len = s->taken = 0;
+                        s->dropped = 0;
+                }
         }
         o->pending = false;
         pthread_mutex_unlock(&o->lock);
@@ -105,6 +119,37 @@ static size_t utf8_sequence(const unsigned char *s, size_t n)
         return len;
 }
 
+/* Length of the longest prefix of text that is valid UTF-8 without NUL. */
+static size_t utf8_valid_prefix(const char *text, size_t len)
+{
+        const unsigned char *s = (const unsigned char *)text;
+        size_t i = 0, n;
+
+        while (i < len) {
+                /* Eight ASCII bytes without a NUL at a time: most output is just that. */
+                while (i + 8 <= len) {
+                        uint64_t w;
+
+                        memcpy(&w, s + i, 8);
+                        if ((w & UINT64_C(0x8080808080808080)) ||
+                            ((w - UINT64_C(0x0101010101010101)) & ~w & UINT64_C(0x8080808080808080)))
+                                break;
+                        i += 8;
+                }
+                if (i < len && s[i] && s[i] < 0x80) {
+                        i++;
+                        continue;
+                }
+                if (i >= len)
+                        break;
+                n = utf8_sequence(s + i, len - i);
+                if (!n)
+                        break;
+                i += n;
+        }
+        return i;
+}
+
 char *text_escape(const char *text, size_t len)
 {
         const unsigned char *s = (const unsigned char *)text;
@@ -142,6 +187,7 @@ void output_write(Output *o, int stream, const char *text, size_t len)
 {
         Stream *s = &o->streams[stream];
         _cleanup_(freep) char *escaped = NULL;
+        const char *src;
         size_t room, take, elen, n;
         OutputNotify notify;
         void *notify_data;
@@ -149,10 +195,17 @@ void output_write(Output *o, int stream, const char *text, size_t len)
         pthread_mutex_lock(&o->lock);
         room = o->max > s->len ? (size_t)(o->max - s->len) : 0;
         /* Once a stream dropped something it keeps nothing more: no holes. */
-        take = s->dropped ? 0 : utf8_cut(text, len, room);
-        escaped = take ? text_escape(text, take) : NULL;
-        elen = escaped ? strlen(escaped) : 0;
-        n = utf8_cut(escaped, elen, room);
+        take = s->finished || (s->dropped && !o->rolling) ? 0 : utf8_cut(text, len, room);
+        /* Valid text (nearly all of it) is copied once, without an escaped copy. */
+        if (utf8_valid_prefix(text, take) == take) {
+                src = text;
+                elen = take;
+        } else {
+                escaped = text_escape(text, take);
+                src = escaped;
+                elen = escaped ? strlen(escaped) : 0;
+        }
+        n = src ? utf8_cut(src, elen, room) : 0;
         if (n > 0 && s->len + n + 1 > s->alloc) {
                 size_t alloc = s->alloc ? s->alloc : 256;
                 char *data;
@@ -168,7 +221,7 @@ void output_write(Output *o, int stream, const char *text, size_t len)
                 }
         }
         if (n > 0)
-                memcpy(s->data + s->len, escaped, n);
+                memcpy(s->data + s->len, src, n);
         s->len += n;
         s->dropped += (len - take) + (elen - n);
         notify = n > 0 && !o->pending ? o->notify : NULL;
@@ -180,12 +233,29 @@ void output_write(Output *o, int stream, const char *text, size_t len)
                 notify(notify_data);
 }
 
+/* Append n bytes past the bound (the dropped line, a traceback). Lock held. */
+static void stream_append(Stream *s, const char *text, size_t n)
+{
+        char *data;
+
+        if (n == 0)
+                return;
+        if (s->len + n + 1 > s->alloc) {
+                data = realloc(s->data, s->len + n + 1);
+                if (!data)
+                        return;
+                s->data = data;
+                s->alloc = s->len + n + 1;
+        }
+        memcpy(s->data + s->len, text, n);
+        s->len += n;
+        s->data[s->len] = 0;
+}
+
 char *output_finish(Output *o, int stream, const char *tail)
 {
         Stream *s = &o->streams[stream];
-        const char *kept = s->data ? s->data : "";
         size_t tail_len = tail ? strlen(tail) : 0;
-        char note[96] = "";
         char *out;
 
         if (tail_len > o->max) {
@@ -198,12 +268,21 @@ char *output_finish(Output *o, int stream, const char *tail)
         }
 
         pthread_mutex_lock(&o->lock);
-        if (s->dropped)
-                snprintf(note, sizeof(note), "%s[guiloop: %" PRIu64 " bytes dropped]\n",
-                         s->len && kept[s->len - 1] != '\n' ? "\n" : "", s->dropped);
-        if (asprintf(&out, "%.*s%s%.*s", (int)s->len, kept, note, (int)tail_len,
-                     tail ? tail : "") < 0)
-                out = NULL;
+        /*
+         * The note and the tail go into the stream itself, so that what
+         * output_take() hands the Output signal ends as the reply does.
+         */
+        if (!s->finished) {
+                char note[96] = "";
+
+                if (s->dropped)
+                        snprintf(note, sizeof(note), "%s[guiloop: %" PRIu64 " bytes dropped]\n",
+                                 s->len && s->data[s->len - 1] != '\n' ? "\n" : "", s->dropped);
+                stream_append(s, note, strlen(note));
+                stream_append(s, tail ? tail : "", tail_len);
+                s->finished = true;
+        }
+        out = strndup(s->data ? s->data : "", s->len);
         pthread_mutex_unlock(&o->lock);
         return out;
 }

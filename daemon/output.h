@@ -29,6 +29,12 @@ void output_set_notify(Output *o, OutputNotify fn, void *data);
 Output *output_free(Output *o);
 DEFINE_CLEANUP(Output *, output_free);
 
+/*
+ * Background output (execution 0): output_take() forgets what it handed
+ * out, so the buffer holds only what waits for the next Output signal.
+ */
+void output_set_rolling(Output *o);
+
 /* Append bytes; whatever cannot travel in a D-Bus string is escaped first. */
 void output_write(Output *o, int stream, const char *text, size_t len);
 
@@ -41,7 +47,10 @@ bool output_take(Output *o, char *texts[OUTPUT_N_STREAMS]);
 /*
  * The stream's final text, malloc'd: what was kept, then the line saying how
  * many bytes were dropped (if any), then tail (e.g. a traceback; NULL for
- * none), itself cut to its last max bytes.
+ * none), itself cut to its last max bytes.  The line and the tail become part
+ * of the stream, so the next output_take() hands them out too (the last
+ * Output signal of an execution ends as its reply does).  Once per stream:
+ * a second call returns the same text and ignores tail.
  */
 char *output_finish(Output *o, int stream, const char *tail);
 

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <dirent.h>
 #include <pthread.h>
@@ -19,6 +20,8 @@
 #include "build-config.h"
 #include "crash.h"
 #include "harden-py.h"
+#include "capture.h"
+#include "output-hooks-py.h"
 #include "log.h"
 #include "signals.h"
 
@@ -30,9 +33,12 @@ struct Python {
         PyObject *boot;      /* guiloop's boot module */
         PyObject *harden;    /* harden.py: guards against code that breaks the process */
         Output *current;     /* the running execution's output; GIL-protected */
-        uint64_t current_id; /* its id; GIL-protected */
+        /* Output routing (see "output routing" below). */
+        Capture *capture;
+        uint64_t current_id; /* id of the running execution, 0: none; GIL-protected */
         pid_t pid;           /* the daemon's: another one is a forked child */
         pthread_t gui;       /* the thread Python was started in */
+        PyObject *output_hooks; /* the _guiloop_output module */
 };
 
 /*
@@ -155,7 +161,15 @@ static char *text_bounded(PyObject *text, uint64_t max, bool keep_end)
 /* Append Python text to a stream, TEXT_CHUNK code points at a time.  GIL held. */
 static int write_chunked(Output *o, int stream, PyObject *text)
 {
-        Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+        Py_ssize_t n = PyUnicode_GET_LENGTH(text), len;
+        const char *utf8;
+
+        /* The common case, a short text: its own UTF-8 (cached by Python), no copy. */
+        if (n <= TEXT_CHUNK && (utf8 = PyUnicode_AsUTF8AndSize(text, &len))) {
+                output_write(o, stream, utf8, (size_t)len);
+                return 0;
+        }
+        PyErr_Clear();
 
         for (Py_ssize_t off = 0; off < n || (off == 0 && n == 0); off += TEXT_CHUNK) {
                 PyObject *part = off == 0 && n <= TEXT_CHUNK ?
@@ -174,13 +188,58 @@ static int write_chunked(Output *o, int stream, PyObject *text)
         return 0;
 }
 
-/* _guiloop.write(stream, text): into the running execution, else to our own fd. */
+/* ---- output routing (issue 11): which Output a Python write belongs to ---- */
+
+/*
+ * The execution a thread belongs to: set by _guiloop.set_execution() when a
+ * threading.Thread starts (the one running when it was started) and around
+ * a concurrent.futures work item (the one that submitted it).  The GUI
+ * thread's is the running execution's.  Only read and written with the GIL.
+ */
+static __thread uint64_t thread_execution;
+
+static uint64_t writer_execution(Python *py)
+{
+        if (pthread_equal(pthread_self(), py->gui))
+                return py->current_id;
+        return thread_execution;
+}
+
+/* _guiloop.execution(): the id of the execution the calling thread belongs to, 0: none. */
+static PyObject *module_execution(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+        (void)args;
+        (void)nargs;
+        return PyLong_FromUnsignedLongLong(writer_execution(module_python(module)));
+}
+
+/* _guiloop.set_execution(id): the calling thread's execution from now on; the old one. */
+static PyObject *module_set_execution(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+        uint64_t old = thread_execution;
+
+        (void)module;
+        if (nargs != 1 || !PyLong_Check(args[0])) {
+                PyErr_SetString(PyExc_TypeError, "set_execution(id: int)");
+                return NULL;
+        }
+        thread_execution = PyLong_AsUnsignedLongLong(args[0]);
+        if (PyErr_Occurred())
+                return NULL;
+        return PyLong_FromUnsignedLongLong(old);
+}
+
+/*
+ * _guiloop.write(stream, text): into the writer's execution while it runs,
+ * else background output.  What fds 1 and 2 got before goes first.
+ */
 static PyObject *module_write(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
         Python *py = module_python(module);
         const char *utf8;
         Py_ssize_t len;
         PyObject *bytes;
+        uint64_t id;
         int stream;
 
         if (nargs != 2 || !PyLong_Check(args[0]) || !PyUnicode_Check(args[1])) {
@@ -188,36 +247,51 @@ static PyObject *module_write(PyObject *module, PyObject *const *args, Py_ssize_
                 return NULL;
         }
         stream = PyLong_AsLong(args[0]) == OUTPUT_STDERR ? OUTPUT_STDERR : OUTPUT_STDOUT;
-        if (py->current) {
+        id = writer_execution(py);
+        capture_sync(py->capture);
+        if (py->current && id != 0 && id == py->current_id) {
+                /* Chunked: a 500 MB print never needs a second 500 MB at once. */
                 if (write_chunked(py->current, stream, args[1]) < 0)
                         return NULL;
                 Py_RETURN_NONE;
         }
-        bytes = PyUnicode_AsEncodedString(args[1], "utf-8", "backslashreplace");
-        if (!bytes)
-                return NULL;
-        utf8 = PyBytes_AS_STRING(bytes);
-        len = PyBytes_GET_SIZE(bytes);
-        if (py->current) {
-                output_write(py->current, stream, utf8, (size_t)len);
-        } else {
-                /* No execution runs (a thread, the startup file, atexit): keep it visible. */
-                int fd = stream == OUTPUT_STDERR ? STDERR_FILENO : STDOUT_FILENO;
-
-                Py_BEGIN_ALLOW_THREADS
-                for (Py_ssize_t off = 0; off < len;) {
-                        ssize_t n = write(fd, utf8 + off, (size_t)(len - off));
-
-                        if (n < 0 && errno == EINTR)
-                                continue;
-                        if (n <= 0)
-                                break;
-                        off += n;
-                }
-                Py_END_ALLOW_THREADS
+        /* ASCII text is its own UTF-8: no copy.  Lone surrogates need the escaping encoder. */
+        bytes = NULL;
+        utf8 = PyUnicode_AsUTF8AndSize(args[1], &len);
+        if (!utf8) {
+                PyErr_Clear();
+                bytes = PyUnicode_AsEncodedString(args[1], "utf-8", "backslashreplace");
+                if (!bytes)
+                        return NULL;
+                utf8 = PyBytes_AS_STRING(bytes);
+                len = PyBytes_GET_SIZE(bytes);
         }
-        Py_DECREF(bytes);
+        capture_background_write(py->capture, stream, utf8, (size_t)len);
+        Py_XDECREF(bytes);
         Py_RETURN_NONE;
+}
+
+/* The running execution's output, Python's and fds 1 and 2's, goes to o (GIL held). */
+static void route_begin(Python *py, Execution *e)
+{
+        py->current = e->output;
+        py->current_id = e->id;
+        capture_begin(py->capture, e->output);
+}
+
+/* Python's and C's buffers flushed into it, and from now on background output (GIL held). */
+static void route_end(Python *py)
+{
+        if (py->output_hooks) {
+                PyObject *r = PyObject_CallMethod(py->output_hooks, "flush", NULL);
+
+                if (!r)
+                        PyErr_Clear();
+                Py_XDECREF(r);
+        }
+        capture_end(py->capture);
+        py->current = NULL;
+        py->current_id = 0;
 }
 
 /*
@@ -263,6 +337,14 @@ static PyObject *module_log(PyObject *module, PyObject *const *args, Py_ssize_t 
         Py_RETURN_NONE;
 }
 
+/* _guiloop.log_fd(): the log's own descriptor (fd 2 may be the output capture's pipe). */
+static PyObject *module_log_fd(PyObject *module, PyObject *unused)
+{
+        (void)module;
+        (void)unused;
+        return PyLong_FromLong(log_get_fd());
+}
+
 /* _guiloop.running(): the id of the running execution, 0 for none. */
 static PyObject *module_running(PyObject *module, PyObject *unused)
 {
@@ -290,8 +372,13 @@ static PyObject *module_forked(PyObject *module, PyObject *unused)
 static PyMethodDef module_methods[] = {
         { "write", (PyCFunction)(void (*)(void))module_write, METH_FASTCALL,
           "write(stream, text): output of the running execution" },
+        { "execution", (PyCFunction)(void (*)(void))module_execution, METH_FASTCALL,
+          "execution(): id of the execution the calling thread belongs to, 0 for none" },
+        { "set_execution", (PyCFunction)(void (*)(void))module_set_execution, METH_FASTCALL,
+          "set_execution(id): the calling thread belongs to that execution; returns the old" },
         { "log", (PyCFunction)(void (*)(void))module_log, METH_FASTCALL,
           "log(priority, text): a line in guiloopd's log" },
+        { "log_fd", module_log_fd, METH_NOARGS, "the daemon log's own file descriptor" },
         { "running", module_running, METH_NOARGS, "id of the running execution, 0 for none" },
         { "forked", module_forked, METH_NOARGS, "called in a forked child: where it forked" },
         { "interrupt_pending", (PyCFunction)(void (*)(void))module_interrupt_pending,
@@ -493,6 +580,34 @@ fail:
         return PYTHON_E_INIT;
 }
 
+/* The thread and callback hooks of output-hooks.py, in a module of their own. */
+static int setup_output_hooks(Python *py, char *err, size_t errlen)
+{
+        PyObject *module, *globals, *code, *r;
+
+        module = PyImport_AddModule("_guiloop_output"); /* borrowed */
+        globals = module ? PyModule_GetDict(module) : NULL;
+        if (!globals || PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins()) < 0)
+                goto fail;
+        code = Py_CompileString(output_hooks_py, "<guiloop output-hooks.py>", Py_file_input);
+        if (!code)
+                goto fail;
+        r = PyEval_EvalCode(code, globals, globals);
+        Py_DECREF(code);
+        if (!r)
+                goto fail;
+        Py_DECREF(r);
+        r = PyObject_CallMethod(module, "install", NULL);
+        if (!r)
+                goto fail;
+        Py_DECREF(r);
+        py->output_hooks = Py_NewRef(module);
+        return 0;
+fail:
+        error_text(err, errlen, "cannot install guiloop's output hooks");
+        return PYTHON_E_INIT;
+}
+
 static void run_startup(Python *py, const char *path)
 {
         PyObject *r = PyObject_CallMethod(py->boot, "startup", "s", path);
@@ -513,7 +628,8 @@ static void run_startup(Python *py, const char *path)
         Py_DECREF(r);
 }
 
-int python_new(Python **out, const Config *c, PythonHooks hooks, char *err, size_t errlen)
+int python_new(Python **out, const Config *c, Capture *capture, PythonHooks hooks, char *err,
+               size_t errlen)
 {
         Python *py = calloc(1, sizeof(*py));
         PyConfig config;
@@ -527,12 +643,15 @@ int python_new(Python **out, const Config *c, PythonHooks hooks, char *err, size
         py->pid = getpid();
         py->gui = pthread_self();
         (void)pthread_atfork(before_fork, parent_after_fork, child_after_fork);
+        py->capture = capture;
 
         PyConfig_InitPythonConfig(&config);
         /* The caller's PYTHON* variables must not change the daemon. */
         config.use_environment = 0;
         config.parse_argv = 0;
         config.install_signal_handlers = 1;
+        /* sys.__stdout__ and sys.__stderr__ write through to fds 1 and 2 at once, in order. */
+        config.buffered_stdio = 0;
         /* Else sys.executable is the first python3 on PATH, maybe not ours. */
         status = PyConfig_SetBytesString(&config, &config.program_name,
                                          GUILOOP_PYTHON_EXECUTABLE);
@@ -560,6 +679,8 @@ int python_new(Python **out, const Config *c, PythonHooks hooks, char *err, size
         }
 
         r = boot(py, c, err, errlen);
+        if (r == 0)
+                r = setup_output_hooks(py, err, errlen);
         if (r == 0 && c->startup)
                 run_startup(py, c->startup);
         initialising = NULL;
@@ -601,6 +722,7 @@ Python *python_free(Python *py)
          * SIGINTs 10 ms apart).  A stopping daemon has nothing left to interrupt.
          */
         ignore_sigint();
+        Py_CLEAR(py->output_hooks);
         if (Py_FinalizeEx() < 0)
                 log_warning("Python finalization reported an error");
         free(py->version);
@@ -737,8 +859,7 @@ void python_run(Python *py, Execution *e)
         PyObject *r, *argv;
 
         record_daemon_fds();
-        py->current = e->output;
-        py->current_id = e->id;
+        route_begin(py, e);
         crash_set_execution(e->id);
         if (e->kind == EXECUTION_CODE) {
                 r = PyObject_CallMethod(py->boot, "execute", "sK", e->code,
@@ -790,8 +911,7 @@ void python_run(Python *py, Execution *e)
         }
         Py_XDECREF(r);
         restore_streams(py, e->output);
-        py->current = NULL;
-        py->current_id = 0;
+        route_end(py);
         crash_set_execution(0);
         /* Two sigaction() calls; only code that replaced a handler costs more. */
         if (signals_reclaim()) {

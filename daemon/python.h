@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 
+#include "capture.h"
 #include "config.h"
 #include "execution.h"
 #include "util.h"
@@ -28,10 +29,12 @@ typedef struct PythonHooks {
 
 /*
  * Initialise the embedded interpreter in the calling (main, GUI) thread:
- * program name, no PYTHON* variables, sys.stdout/err captured per execution,
+ * program name, no PYTHON* variables, sys.stdout/err captured per execution
+ * (routed with capture: a thread's writes go to its own execution),
  * sys.path, switch interval, the startup file.  Returns with the GIL released.
  */
-int python_new(Python **out, const Config *c, PythonHooks hooks, char *err, size_t errlen);
+int python_new(Python **out, const Config *c, Capture *capture, PythonHooks hooks, char *err,
+               size_t errlen);
 
 /* Finalize (atexit handlers run); the toolkit must still be alive. */
 Python *python_free(Python *py);

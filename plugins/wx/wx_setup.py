@@ -34,6 +34,18 @@ app = None     # the daemon's own application
 _apps = []     # every application object made in this process
 
 
+log_target = None
+
+
+def _route_log(wx):
+    """wx's log messages to stderr, as a console wx program prints them
+    ("12:00:00: Warning: text"), instead of wxLogGui's message boxes: a
+    modal box that nobody sees would hold the daemon's GUI thread."""
+    global log_target
+    log_target = wx.LogStderr()  # kept alive here, whoever owns it
+    wx.Log.SetActiveTarget(log_target)
+
+
 def create_app():
     """Called by the plugin at the start of run(), in the GUI thread."""
     global app
@@ -53,6 +65,7 @@ def create_app():
         made = GuiloopApp(redirect=False)
     # Windows come and go; the daemon's loop stays until guiloopd quits.
     made.SetExitOnFrameDelete(False)
+    _route_log(wx)
     app = made
     return made
 

@@ -114,9 +114,60 @@ static void test_take(void)
         output_free(o);
 }
 
+static void test_finish_is_streamed(void)
+{
+        char *texts[OUTPUT_N_STREAMS];
+        Output *o;
+        char *s;
+
+        output_new(&o, 4);
+        output_write(o, OUTPUT_STDERR, "abcdef", 6);
+        ok(output_take(o, texts) && strcmp(texts[1], "abcd") == 0, "kept part streamed");
+        free(texts[0]);
+        free(texts[1]);
+        s = output_finish(o, OUTPUT_STDERR, "TB\n");
+        ok(strcmp(s, "abcd\n[guiloop: 2 bytes dropped]\nTB\n") == 0, "final text: %s", s);
+        free(s);
+        ok(output_take(o, texts) && !texts[0] &&
+           strcmp(texts[1], "\n[guiloop: 2 bytes dropped]\nTB\n") == 0,
+           "the last take hands out the dropped line and the tail: %s", texts[1]);
+        free(texts[1]);
+        s = output_finish(o, OUTPUT_STDERR, "again\n");
+        ok(strcmp(s, "abcd\n[guiloop: 2 bytes dropped]\nTB\n") == 0,
+           "a second finish returns the same text: %s", s);
+        free(s);
+        output_write(o, OUTPUT_STDERR, "late", 4);
+        ok(!output_take(o, texts), "nothing is kept after the finish");
+        output_free(o);
+}
+
+static void test_rolling(void)
+{
+        char *texts[OUTPUT_N_STREAMS];
+        Output *o;
+
+        output_new(&o, 4);
+        output_set_rolling(o);
+        for (int i = 0; i < 3; i++) {
+                output_write(o, OUTPUT_STDOUT, "abcdef", 6);
+                ok(output_take(o, texts) && strcmp(texts[0], "abcd") == 0,
+                   "rolling: each batch is bounded on its own, not the sum (%d)", i);
+                free(texts[0]);
+                free(texts[1]);
+        }
+        output_write(o, OUTPUT_STDOUT, "\xff", 1);
+        ok(output_take(o, texts) && strcmp(texts[0], "\\xff") == 0, "still escaped: %s",
+           texts[0]);
+        free(texts[0]);
+        free(texts[1]);
+        output_free(o);
+}
+
 int main(void)
 {
         test_take();
+        test_finish_is_streamed();
+        test_rolling();
         test_escape();
         test_bounded();
         test_large();

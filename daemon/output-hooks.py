@@ -1,0 +1,191 @@
+"""guiloop's output hooks, run once inside guiloopd's embedded interpreter.
+
+Which execution a Python write belongs to is the C module's business
+(_guiloop.write files it under the writer's execution while that runs, else
+it is background output).  The GUI thread belongs to the running execution;
+every other thread to the one it was given here:
+
+- a threading.Thread to the execution that ran when start() was called;
+- a concurrent.futures work item to the execution that submitted it, while
+  it runs (pool workers live on across executions);
+
+and Tcl background errors of every tkinter interpreter are printed to
+sys.stderr as tclsh prints them, instead of Tk's error dialog.
+
+Tracebacks that the bindings report for an exception in a callback
+(PyGObject, PyQt5 and wxPython through sys.excepthook, a thread through
+threading.excepthook) are printed by the traceback module, which reads
+source lines through linecache: the C default reads files only, and so
+showed no line of code that came through Execute ("<guiloop-N>").
+"""
+
+import functools
+import sys
+import threading
+import traceback
+
+import _guiloop
+
+# Modules patched when they are first imported: name -> patch(module).
+_PATCHES = {}
+
+
+def _patch_threading(module):
+    Thread = module.Thread
+    if getattr(Thread.start, "_guiloop_hook", False):
+        return
+    start = Thread.start
+    bootstrap_inner = Thread._bootstrap_inner
+
+    @functools.wraps(start)
+    def start_hooked(self):
+        self._guiloop_execution = _guiloop.execution()
+        return start(self)
+
+    @functools.wraps(bootstrap_inner)
+    def bootstrap_inner_hooked(self):
+        _guiloop.set_execution(getattr(self, "_guiloop_execution", 0))
+        return bootstrap_inner(self)
+
+    start_hooked._guiloop_hook = True
+    Thread.start = start_hooked
+    Thread._bootstrap_inner = bootstrap_inner_hooked
+
+
+def _excepthook(exc_type, exc, tb):
+    """sys.excepthook: as Python's own, with the lines of executed code."""
+    traceback.print_exception(exc_type, exc, tb, file=sys.stderr)
+
+
+def _thread_excepthook(args):
+    """threading.excepthook: as Python's own, with the lines of executed code."""
+    if args.exc_type is SystemExit:
+        return
+    name = args.thread.name if args.thread is not None else threading.get_ident()
+    print(f"Exception in thread {name}:", file=sys.stderr, flush=True)
+    traceback.print_exception(args.exc_type, args.exc_value, args.exc_traceback,
+                              file=sys.stderr)
+
+
+def _patch_futures(module):
+    WorkItem = getattr(module, "_WorkItem", None)
+    if WorkItem is None or getattr(WorkItem.run, "_guiloop_hook", False):
+        return
+    init, run = WorkItem.__init__, WorkItem.run
+
+    @functools.wraps(init)
+    def init_hooked(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        self._guiloop_execution = _guiloop.execution()
+
+    @functools.wraps(run)
+    def run_hooked(self):
+        old = _guiloop.set_execution(getattr(self, "_guiloop_execution", 0))
+        try:
+            return run(self)
+        finally:
+            _guiloop.set_execution(old)
+
+    run_hooked._guiloop_hook = True
+    WorkItem.__init__ = init_hooked
+    WorkItem.run = run_hooked
+
+
+def _bgerror_for(tk):
+    """A Tcl `bgerror` that prints what tclsh prints: the error's errorInfo."""
+    def bgerror(message, *rest):
+        try:
+            info = tk.globalgetvar("errorInfo")
+        except Exception:  # noqa: BLE001 - the message is all there is then
+            info = message
+        sys.stderr.write(f"{info}\n")
+    return bgerror
+
+
+def _patch_tkinter(module):
+    Tk = module.Tk
+    if getattr(Tk.__init__, "_guiloop_hook", False):
+        return
+    init = Tk.__init__
+
+    @functools.wraps(init)
+    def init_hooked(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        try:
+            self.tk.createcommand("bgerror", _bgerror_for(self.tk))
+        except Exception:  # noqa: BLE001 - Tk's own dialog stays, then
+            pass
+
+    init_hooked._guiloop_hook = True
+    Tk.__init__ = init_hooked
+
+
+_PATCHES.update({
+    "threading": _patch_threading,
+    "concurrent.futures.thread": _patch_futures,
+    "tkinter": _patch_tkinter,
+})
+
+
+class _Loader:
+    """The real loader of a module we patch, patching what it loaded."""
+
+    def __init__(self, loader, patch):
+        self._loader = loader
+        self._patch = patch
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module):
+        self._loader.exec_module(module)
+        module.__loader__ = self._loader
+        if module.__spec__ is not None:
+            module.__spec__.loader = self._loader
+        self._patch(module)
+
+    def __getattr__(self, name):
+        return getattr(self._loader, name)
+
+
+class OutputHooks:
+    """sys.meta_path entry: patch the modules in _PATCHES when they load."""
+
+    @classmethod
+    def find_spec(cls, fullname, path=None, target=None):
+        patch = _PATCHES.get(fullname)
+        if patch is None:
+            return None
+        for finder in sys.meta_path:
+            if finder is cls:
+                continue
+            find = getattr(finder, "find_spec", None)
+            spec = find(fullname, path, target) if find else None
+            if spec is not None:
+                break
+        else:
+            return None
+        if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+            spec.loader = _Loader(spec.loader, patch)
+        return spec
+
+
+def flush():
+    """End of an execution: what Python still buffers for fds 1 and 2 is its own."""
+    for f in (sys.__stdout__, sys.__stderr__):
+        if f is not None:
+            try:
+                f.flush()
+            except Exception:  # noqa: BLE001 - a closed or replaced stream
+                pass
+
+
+def install():
+    if sys.excepthook is sys.__excepthook__:
+        sys.excepthook = _excepthook
+    if threading.excepthook is threading.__excepthook__:
+        threading.excepthook = _thread_excepthook
+    for name, patch in _PATCHES.items():
+        if name in sys.modules:
+            patch(sys.modules[name])
+    sys.meta_path.insert(0, OutputHooks)

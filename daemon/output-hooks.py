@@ -127,49 +127,6 @@ _PATCHES.update({
 })
 
 
-class _Loader:
-    """The real loader of a module we patch, patching what it loaded."""
-
-    def __init__(self, loader, patch):
-        self._loader = loader
-        self._patch = patch
-
-    def create_module(self, spec):
-        return self._loader.create_module(spec)
-
-    def exec_module(self, module):
-        self._loader.exec_module(module)
-        module.__loader__ = self._loader
-        if module.__spec__ is not None:
-            module.__spec__.loader = self._loader
-        self._patch(module)
-
-    def __getattr__(self, name):
-        return getattr(self._loader, name)
-
-
-class OutputHooks:
-    """sys.meta_path entry: patch the modules in _PATCHES when they load."""
-
-    @classmethod
-    def find_spec(cls, fullname, path=None, target=None):
-        patch = _PATCHES.get(fullname)
-        if patch is None:
-            return None
-        for finder in sys.meta_path:
-            if finder is cls:
-                continue
-            find = getattr(finder, "find_spec", None)
-            spec = find(fullname, path, target) if find else None
-            if spec is not None:
-                break
-        else:
-            return None
-        if spec.loader is not None and hasattr(spec.loader, "exec_module"):
-            spec.loader = _Loader(spec.loader, patch)
-        return spec
-
-
 def flush():
     """End of an execution: what Python still buffers for fds 1 and 2 is its own."""
     for f in (sys.__stdout__, sys.__stderr__):
@@ -185,7 +142,8 @@ def install():
         sys.excepthook = _excepthook
     if threading.excepthook is threading.__excepthook__:
         threading.excepthook = _thread_excepthook
+    # One import hook for the whole daemon (boot.after_import): two finders
+    # that each ask every other finder recursed into one another.
+    import _guiloop_boot
     for name, patch in _PATCHES.items():
-        if name in sys.modules:
-            patch(sys.modules[name])
-    sys.meta_path.insert(0, OutputHooks)
+        _guiloop_boot.after_import(name, patch)

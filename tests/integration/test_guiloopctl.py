@@ -45,8 +45,9 @@ def test_version_matches_daemon(guiloopctl, guiloopd, cli_env):
     assert re.fullmatch(r"\d+\.\d+\.\d+", version), version
 
 
+# No command at all is no usage error: stdin is the code, or the console on a
+# terminal (test_live_output.py, test_console.py).
 @pytest.mark.parametrize("args", [
-    [],
     ["bogus"],
     ["--bogus", "status"],
     ["-Z", "status"],
@@ -59,6 +60,9 @@ def test_version_matches_daemon(guiloopctl, guiloopd, cli_env):
     ["status", "extra"],
     ["interrupt", "extra"],
     ["shutdown", "extra"],
+    ["console", "extra"],
+    ["monitor", "extra"],
+    ["stacks", "extra"],
 ], ids=lambda a: " ".join(a) or "empty")
 def test_usage_errors_exit_2(guiloopctl, cli_env, args):
     # No bus at all: a usage error is found before connecting.

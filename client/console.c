@@ -592,7 +592,8 @@ static void run_file(Console *con, const char *args)
         if (!path)
                 goto done;
         r = execute_file(&con->live, path, words + 1, n - 1, con->sigfd, &o);
-        o.result[0] = '\0';
+        free(o.result); /* %run shows no Out */
+        o.result = NULL;
         show_outcome(con, r, &o);
 done:
         for (int i = 0; i < n; i++)

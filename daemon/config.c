@@ -50,6 +50,8 @@ static const Key keys[] = {
         { "execution", "timeout", KEY_SECONDS, FIELD(timeout), 0 },
         { "execution", "queue_limit", KEY_U32, FIELD(queue_limit), 1000000 },
         { "execution", "max_output", KEY_U64, FIELD(max_output), UINT64_C(1) << 40 },
+        { "execution", "queue_bytes", KEY_U64, FIELD(queue_bytes), UINT64_C(1) << 40 },
+        { "execution", "keep_results", KEY_U32, FIELD(keep_results), 1000000 },
 };
 
 static const char *const sections[] = { "daemon", "python", "execution" };
@@ -120,6 +122,8 @@ int config_new(Config **out)
         c->timeout = 0;
         c->queue_limit = 64;
         c->max_output = 1048576;
+        c->queue_bytes = 268435456;
+        c->keep_results = 64;
 
         *out = steal_pointer(&c);
         return 0;

@@ -32,6 +32,8 @@ typedef struct Config {
         double timeout;         /* seconds, 0 = never */
         uint32_t queue_limit;
         uint64_t max_output;    /* bytes per stream per execution */
+        uint64_t queue_bytes;   /* bytes of code (and paths) that may wait, 0 = no bound */
+        uint32_t keep_results;  /* finished executions kept for Wait */
 
         /* Where the values came from (NULL: defaults only). */
         char *path;

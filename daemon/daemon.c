@@ -9,11 +9,16 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "assist.h"
+#include "bus-names.h"
 #include "bus.h"
+#include "executor.h"
 #include "loader.h"
 #include "log.h"
 #include "python.h"
-#include "queue.h"
 #include "signals.h"
 
 struct Daemon {
@@ -26,16 +31,12 @@ struct Daemon {
         GuiloopHost host;
         Python *python;
         char *python_version; /* kept: the bus thread reads it after Python is gone */
+        Executor *executor;
+        Assist *assist;
+        int assist_fd;
         Bus *bus;
-        Queue *waiting; /* executions posted to the GUI thread, not started */
 
-        /* Shared between the bus thread and the GUI thread. */
         pthread_mutex_t lock;
-        Execution *running;
-        uint64_t interrupt_for; /* id of the execution an Interrupt is meant for */
-        unsigned deferred;      /* run_next calls that came while one ran (nested loop) */
-        bool shutting_down;
-        uint64_t next_id;
         int exit_code;
 };
 
@@ -59,158 +60,66 @@ static const char *host_config(void *data, const char *section, const char *key)
         return config_get(d->config, section, key, buf, sizeof(buf));
 }
 
-/* ---- the GUI thread's side ---- */
+/* ---- the executor's services and events: the loop, Python, the bus ---- */
 
-/* Posted once per submitted execution; runs the oldest waiting one. */
-static void run_next(void *data)
+static int exec_post(void *data, void (*fn)(void *), void *arg)
 {
         Daemon *d = data;
-        unsigned deferred;
-        Execution *e;
+        int r = d->ops->post(d->loop, fn, arg);
 
-        pthread_mutex_lock(&d->lock);
-        if (d->running) {
-                /* Executed code runs a nested loop (Gtk.main(), mainloop()): never nest. */
-                d->deferred++;
-                pthread_mutex_unlock(&d->lock);
-                return;
-        }
-        e = queue_pop(d->waiting);
-        if (e && d->shutting_down)
-                e->status = EXECUTION_E_SHUTTING_DOWN;
-        else if (e)
-                d->running = e;
-        pthread_mutex_unlock(&d->lock);
-        if (!e)
-                return;
-        if (e->status) {
-                bus_execution_finished(d->bus, e);
-                return;
-        }
+        if (r < 0)
+                log_err("cannot post an execution to the GUI thread: %s", strerror(-r));
+        return r;
+}
 
-        e->started_usec = now_usec();
-        bus_execution_started(d->bus, e);
-        python_run(d->python, e);
-        e->finished_usec = now_usec();
+static void exec_run(void *data, Execution *e)
+{
+        python_run(((Daemon *)data)->python, e);
+}
 
-        pthread_mutex_lock(&d->lock);
-        d->running = NULL;
-        d->interrupt_for = 0;
-        deferred = d->deferred;
-        d->deferred = 0;
-        pthread_mutex_unlock(&d->lock);
-        bus_execution_finished(d->bus, e);
-        while (deferred--)
-                d->ops->post(d->loop, run_next, d);
+static void exec_interrupt(void *data)
+{
+        (void)data;
+        signals_interrupt();
+}
+
+static void exec_started(void *data, Execution *e)
+{
+        bus_object_started(bus_object(((Daemon *)data)->bus), e);
+}
+
+static void exec_finished(void *data, Execution *e)
+{
+        Daemon *d = data;
+
+        if (d->bus)
+                bus_object_finished(bus_object(d->bus), e);
+        else
+                execution_free(e);
 }
 
 /* Python's SIGINT handler asks: was this interrupt meant for what runs now? */
 static bool interrupt_wanted(void *data)
 {
+        return executor_interrupt_wanted(((Daemon *)data)->executor);
+}
+
+/* ---- the bus object's services ---- */
+
+static void bus_quit(void *data)
+{
         Daemon *d = data;
-        bool wanted;
 
-        pthread_mutex_lock(&d->lock);
-        wanted = d->running && d->interrupt_for == d->running->id;
-        if (wanted)
-                d->interrupt_for = 0;
-        pthread_mutex_unlock(&d->lock);
-        return wanted;
-}
-
-/* ---- the bus thread's side ---- */
-
-int daemon_submit(Daemon *d, Execution *e)
-{
-        int r;
-
-        pthread_mutex_lock(&d->lock);
-        if (d->shutting_down) {
-                r = DAEMON_E_SHUTTING_DOWN;
-        } else {
-                e->id = ++d->next_id;
-                r = queue_push(d->waiting, e);
-                if (r == QUEUE_E_FULL)
-                        r = DAEMON_E_QUEUE_FULL;
-        }
-        pthread_mutex_unlock(&d->lock);
-        if (r != 0)
-                return r;
-        /* One post per execution: the loop runs between two of them. */
-        r = d->ops->post(d->loop, run_next, d);
-        if (r < 0)
-                log_err("cannot post execution %" PRIu64 " to the GUI thread: %s", e->id,
-                        strerror(-r));
-        return 0;
-}
-
-bool daemon_interrupt(Daemon *d, uint64_t id)
-{
-        bool interrupted = false;
-
-        pthread_mutex_lock(&d->lock);
-        if (d->running && (id == 0 || d->running->id == id)) {
-                d->interrupt_for = d->running->id;
-                interrupted = true;
-                signals_interrupt();
-        }
-        pthread_mutex_unlock(&d->lock);
-        return interrupted;
-}
-
-/* From now on nothing new runs: the waiting get ShuttingDown, any thread. */
-static void refuse_waiting(Daemon *d)
-{
-        Execution *e;
-
-        pthread_mutex_lock(&d->lock);
-        d->shutting_down = true;
-        pthread_mutex_unlock(&d->lock);
-
-        /* The GUI thread refuses what it pops from now on; answer the rest here. */
-        while ((e = queue_pop(d->waiting))) {
-                e->status = EXECUTION_E_SHUTTING_DOWN;
-                bus_execution_finished(d->bus, e);
-        }
-}
-
-void daemon_shutdown(Daemon *d)
-{
-        refuse_waiting(d);
-        daemon_interrupt(d, 0);
         d->ops->quit(d->loop);
 }
 
-void daemon_set_exit_code(Daemon *d, int code)
+static void bus_lost(void *data)
 {
-        pthread_mutex_lock(&d->lock);
-        d->exit_code = code;
-        pthread_mutex_unlock(&d->lock);
-}
-
-bool daemon_busy(Daemon *d)
-{
-        bool busy;
+        Daemon *d = data;
 
         pthread_mutex_lock(&d->lock);
-        busy = d->running != NULL;
+        d->exit_code = EXIT_UNAVAILABLE;
         pthread_mutex_unlock(&d->lock);
-        return busy;
-}
-
-size_t daemon_queue_length(Daemon *d)
-{
-        return queue_length(d->waiting);
-}
-
-const Config *daemon_config(Daemon *d)
-{
-        return d->config;
-}
-
-const char *daemon_python_version(Daemon *d)
-{
-        return d->python_version;
 }
 
 /* ---- start and stop ---- */
@@ -219,7 +128,7 @@ static char *bus_name(const Config *c)
 {
         char *name;
 
-        if (asprintf(&name, "org.guiloop.GuiLoop1%s%s", *c->instance ? "." : "", c->instance) < 0)
+        if (asprintf(&name, GUILOOP_BUS_NAME "%s%s", *c->instance ? "." : "", c->instance) < 0)
                 return NULL;
         return name;
 }
@@ -304,13 +213,22 @@ static int setup_plugin_python(Daemon *d, const GuiloopPlugin *p)
 static int start(Daemon *d, const char *plugin_dir)
 {
         PythonHooks hooks = { .data = d, .interrupt_wanted = interrupt_wanted };
+        const ExecutorOps exec_ops = {
+                .data = d,
+                .post = exec_post,
+                .run = exec_run,
+                .interrupt = exec_interrupt,
+                .started = exec_started,
+                .finished = exec_finished,
+        };
         _cleanup_(freep) char *name = bus_name(d->config);
+        BusObjectSetup setup;
         char err[1024] = "";
         int r;
 
         if (!name)
                 return EXIT_SOFTWARE;
-        r = queue_new(&d->waiting, d->config->queue_limit ? d->config->queue_limit : 0);
+        r = executor_new(&d->executor, &exec_ops, d->config->queue_limit, d->config->queue_bytes);
         if (r < 0)
                 return EXIT_SOFTWARE;
 
@@ -333,7 +251,20 @@ static int start(Daemon *d, const char *plugin_dir)
         if (!d->python_version)
                 return EXIT_SOFTWARE;
 
-        r = bus_new(&d->bus, d, name, err, sizeof(err));
+        d->assist_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        r = d->assist_fd < 0 ? -errno : assist_new(&d->assist, d->assist_fd);
+        if (r < 0)
+                log_warning("no Complete, Inspect or IsComplete: %s", strerror(-r));
+        setup = (BusObjectSetup){
+                .config = d->config,
+                .executor = d->executor,
+                .assist = d->assist,
+                .python_version = d->python_version,
+                .gui_thread = (unsigned long)pthread_self(),
+                .assist_fd = d->assist_fd,
+                .services = { .data = d, .quit = bus_quit, .lost = bus_lost },
+        };
+        r = bus_new(&d->bus, name, &setup, err, sizeof(err));
         if (r != 0) {
                 log_err("%s", r > 0 ? err : strerror(-r));
                 return r == BUS_E_NAME_TAKEN ? EXIT_TEMPFAIL :
@@ -358,6 +289,7 @@ int daemon_run(Config *config, const char *plugin_dir)
 {
         Daemon d = {
                 .config = config,
+                .assist_fd = -1,
                 .host = {
                         .version = GUILOOP_HOST_VERSION,
                         .size = sizeof(GuiloopHost),
@@ -378,17 +310,22 @@ int daemon_run(Config *config, const char *plugin_dir)
                 }
         }
 
+        /* The assist thread lets go of Python before it is finalized. */
+        assist_stop(d.assist);
         /* Python goes first: atexit handlers may still touch the toolkit. */
         d.python = python_free(d.python);
         signals_uninstall();
-        if (d.bus)
-                refuse_waiting(&d);
+        if (d.executor)
+                executor_shutdown(d.executor);
         d.bus = bus_free(d.bus);
+        d.assist = assist_free(d.assist);
+        if (d.assist_fd >= 0)
+                close(d.assist_fd);
+        d.executor = executor_free(d.executor);
         if (d.guest)
                 d.guest_plugin->guest_free(d.guest);
         if (d.loop)
                 d.ops->free(d.loop);
-        queue_free(d.waiting);
         free(d.python_version);
         pthread_mutex_destroy(&d.lock);
         if (code == 0)

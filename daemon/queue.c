@@ -99,3 +99,24 @@ size_t queue_length(Queue *q)
         pthread_mutex_unlock(&q->lock);
         return n;
 }
+
+bool queue_remove(Queue *q, void *item)
+{
+        Node *prev = NULL, *n;
+
+        pthread_mutex_lock(&q->lock);
+        for (n = q->head; n && n->item != item; n = n->next)
+                prev = n;
+        if (n) {
+                if (prev)
+                        prev->next = n->next;
+                else
+                        q->head = n->next;
+                if (q->tail == n)
+                        q->tail = prev;
+                q->length--;
+        }
+        pthread_mutex_unlock(&q->lock);
+        free(n);
+        return n != NULL;
+}

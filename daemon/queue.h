@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "util.h"
@@ -27,3 +28,5 @@ int queue_push(Queue *q, void *item);
 /* The oldest item, or NULL when empty. */
 void *queue_pop(Queue *q);
 size_t queue_length(Queue *q);
+/* Take item out wherever it is in the queue; false when it is not there. */
+bool queue_remove(Queue *q, void *item);

@@ -314,10 +314,13 @@ def test_installed_interface_matches_introspect(staged, daemon):
     assert mine["properties"] == theirs["properties"]
     assert mine == theirs
     # Sanity: the comparison sees the whole interface.
-    assert set(mine["methods"]) == {"Execute", "RunFile", "Interrupt", "Shutdown"}
+    assert set(mine["methods"]) == {"Execute", "RunFile", "Interrupt", "Shutdown", "Submit",
+                                    "Wait", "Cancel", "Complete", "IsComplete", "Inspect",
+                                    "Subscribe", "Unsubscribe", "Stacks"}
     assert set(mine["properties"]) == {"Version", "Toolkit", "TkGuest", "PythonVersion",
-                                       "Busy", "QueueLength", "ExecutionCount"}
-    assert set(mine["signals"]) == {"Output"}
+                                       "Busy", "QueueLength", "ExecutionCount", "Running",
+                                       "LoopBlockedMs"}
+    assert set(mine["signals"]) == {"Output", "Finished"}
     others = {i.get("name") for i in ET.fromstring(answered).findall("interface")}
     assert {"org.freedesktop.DBus.Introspectable", "org.freedesktop.DBus.Properties",
             "org.freedesktop.DBus.Peer", IFACE} <= others, others

@@ -20,6 +20,8 @@ PROPERTIES = {
     "Busy": ("b", dbus.Boolean),
     "QueueLength": ("u", dbus.UInt32),
     "ExecutionCount": ("t", dbus.UInt64),
+    "Running": ("t", dbus.UInt64),
+    "LoopBlockedMs": ("u", dbus.UInt32),
 }
 
 
@@ -127,6 +129,8 @@ def test_busy_properties_changed(daemon, bus_address):
 def test_output_signal_streams(daemon, bus_address):
     rec = SignalRecorder(bus_address, signal_name="Output", dbus_interface=IFACE,
                          path=OBJECT_PATH)
+    # Output is never broadcast: a listener subscribes to get other callers' output.
+    rec.conn.call_blocking(daemon.name, OBJECT_PATH, IFACE, "Subscribe", "", [])
     try:
         call = daemon.execute_bg("import sys, time\nfor i in range(3):\n"
                                  "    print(i, flush=True)\n    time.sleep(0.3)\n"
@@ -151,6 +155,8 @@ def test_output_signal_streams(daemon, bus_address):
 def test_output_signal_is_coalesced(daemon, bus_address):
     rec = SignalRecorder(bus_address, signal_name="Output", dbus_interface=IFACE,
                          path=OBJECT_PATH)
+    # Output is never broadcast: a listener subscribes to get other callers' output.
+    rec.conn.call_blocking(daemon.name, OBJECT_PATH, IFACE, "Subscribe", "", [])
     try:
         call = daemon.execute_bg("import time\nt0 = time.monotonic()\n"
                                  "while time.monotonic() - t0 < 0.5:\n    print('x')")
@@ -276,7 +282,7 @@ def test_introspection_xml(daemon):
                 == direction]
 
     methods = {m.get("name"): m for m in me.findall("method")}
-    assert set(methods) == {"Execute", "RunFile", "Interrupt", "Shutdown"}
+    assert {"Execute", "RunFile", "Interrupt", "Shutdown"} <= set(methods)
     assert [t for _, t in args(methods["Execute"], "in")] == ["s"]
     assert [t for _, t in args(methods["Execute"], "out")] == ["b", "s", "s", "s"]
     assert [n for n, _ in args(methods["Execute"], "out")] == \
@@ -292,7 +298,7 @@ def test_introspection_xml(daemon):
         assert props[name].get("type") == sig, name
         assert props[name].get("access") == "read", name
     signals = {s.get("name"): s for s in me.findall("signal")}
-    assert set(signals) == {"Output"}
+    assert set(signals) == {"Output", "Finished"}
     assert [a.get("type") for a in signals["Output"].findall("arg")] == ["t", "s", "s"]
 
 

@@ -636,7 +636,9 @@ static void test_print_text(void)
                 "[execution]\n"
                 "timeout = 0\n"
                 "queue_limit = 64\n"
-                "max_output = 1048576\n";
+                "max_output = 1048576\n"
+                "queue_bytes = 268435456\n"
+                "keep_results = 64\n";
         _cleanup_(config_freep) Config *c = NULL;
         _cleanup_(freep) char *text = NULL;
         size_t len;

@@ -47,6 +47,10 @@ static void test_limit(void)
         ok(queue_pop(q) == &a, "refusal did not disturb the order");
         ok(queue_push(q, &c) == 0, "room again after a pop");
         ok(queue_pop(q) == &b && queue_pop(q) == &c, "then FIFO as before");
+        queue_push(q, &a);
+        queue_push(q, &b);
+        ok(queue_remove(q, &b) && !queue_remove(q, &c), "queue_remove takes out only what is there");
+        ok(queue_length(q) == 1 && queue_pop(q) == &a && queue_pop(q) == NULL, "the rest stays");
         queue_free(q);
 }
 

@@ -1,0 +1,1439 @@
+/* SPDX-License-Identifier: MIT */
+#include "bus-object.h"
+
+#include <errno.h>
+#include <glib.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "build-config.h"
+#include "bus-caller.h"
+#include "bus-deadline.h"
+#include "bus-dispatch.h"
+#include "bus-introspect.h"
+#include "bus-names.h"
+#include "bus-properties.h"
+#include "log.h"
+#include "loopwatch.h"
+#include "queue.h"
+#include "ratelimit.h"
+#include "signals.h"
+#include "stacks.h"
+
+/*
+ * An execution's start reaches the bus thread (Busy = true) only when it has
+ * run this long, or with its end: a short one costs no extra wake-up.
+ */
+#define STARTED_NOTICE_USEC 1000
+/* The Output signal comes at most this often per execution, with what gathered. */
+#define OUTPUT_INTERVAL_USEC 50000
+/*
+ * Complete, Inspect, IsComplete answer within 50 ms: what the assist thread
+ * has not answered by then is an empty reply.
+ */
+#define ASSIST_DEADLINE_USEC 40000
+
+typedef enum EventType {
+        EVENT_STARTED,
+        EVENT_FINISHED,
+} EventType;
+
+typedef struct Event {
+        EventType type;
+        Execution *execution;
+} Event;
+
+typedef enum Origin {
+        ORIGIN_EXECUTE,
+        ORIGIN_RUN_FILE,
+        ORIGIN_SUBMIT,
+} Origin;
+
+/* The bus side of one execution: who asked, who waits, and what it gave. */
+typedef struct Job {
+        uint64_t id;
+        Origin origin;
+        ReplyTo reply;   /* Execute, RunFile: the caller */
+        char *owner;     /* the sender that asked for it */
+        bool stream;     /* Submit: Output signals to the owner */
+        double timeout;  /* seconds; < 0: execution.timeout */
+        bool started, finished;
+        GQueue waiters;  /* ReplyTo *, Wait calls */
+        uint64_t first_output_seq; /* the first Output batch sent for it, 0: none */
+        size_t streamed[OUTPUT_N_STREAMS];
+
+        /* Once finished. */
+        int status;
+        char *status_text;
+        bool success;
+        char *result, *stdout_text, *stderr_text;
+} Job;
+
+typedef struct Subscriber {
+        uint64_t since_seq; /* output_seq when it subscribed */
+} Subscriber;
+
+typedef struct Pending {
+        ReplyTo reply;
+        AssistRequest *req;
+        AssistKind kind;
+        uint64_t due;
+} Pending;
+
+struct BusObject {
+        BusObjectSetup s;
+        int started_fd; /* timerfd: an execution has run for STARTED_NOTICE_USEC */
+        int output_fd;  /* timerfd: output is waiting to be signalled */
+        Queue *events;  /* Event *, from any thread */
+
+        /* Everything below belongs to the bus thread. */
+        CallerCheck *callers;
+        Deadlines deadlines;
+        bool busy_signalled;
+        uint64_t execution_count;
+        GHashTable *jobs;        /* id -> Job *: waiting, running, and kept */
+        GQueue kept;             /* Job *, finished, oldest first */
+        GHashTable *subscribers; /* unique name -> Subscriber * */
+        uint64_t output_seq;
+        Job *running;
+        Execution *running_execution; /* its Output is read while it runs */
+        GQueue pending;          /* Pending *: assist answers due */
+        RateLimit gone_log;
+};
+
+static const PropertyTable property_table;
+
+/* ---- sending ---- */
+
+static void send(BusObject *o, DBusMessage *m)
+{
+        if (!m)
+                return;
+        if (!dbus_connection_send(o->s.conn, m, NULL))
+                log_err("out of memory sending a message");
+        dbus_message_unref(m);
+}
+
+static void send_reply_error(BusObject *o, const ReplyTo *r, int code, const char *text)
+{
+        if (!r->no_reply)
+                send(o, reply_to_error(r, code, text));
+}
+
+/* ---- jobs ---- */
+
+static void job_free(gpointer p)
+{
+        Job *j = p;
+        ReplyTo *w;
+
+        reply_to_clear(&j->reply);
+        while ((w = g_queue_pop_head(&j->waiters))) {
+                reply_to_clear(w);
+                free(w);
+        }
+        free(j->owner);
+        free(j->status_text);
+        free(j->result);
+        free(j->stdout_text);
+        free(j->stderr_text);
+        free(j);
+}
+
+static Job *job_find(BusObject *o, uint64_t id)
+{
+        return g_hash_table_lookup(o->jobs, &id);
+}
+
+/* ---- output and Finished: unicast to the Submit caller and to subscribers ---- */
+
+static void send_signal_to(BusObject *o, DBusMessage *sig, const char *dest)
+{
+        DBusMessage *copy = dbus_message_copy(sig);
+
+        if (copy && dbus_message_set_destination(copy, dest))
+                send(o, copy);
+        else if (copy)
+                dbus_message_unref(copy);
+}
+
+/* Who gets Output of j: its Submit caller (stream) and every subscriber, once each. */
+static void send_output(BusObject *o, Job *j, uint64_t id, const char *stream, const char *text)
+{
+        DBusMessage *sig = dbus_message_new_signal(GUILOOP_OBJECT_PATH, GUILOOP_INTERFACE, "Output");
+        dbus_uint64_t eid = id;
+        const char *owner = j && j->origin == ORIGIN_SUBMIT && j->stream ? j->owner : NULL;
+        GHashTableIter it;
+        gpointer key;
+
+        if (!sig || !dbus_message_append_args(sig, DBUS_TYPE_UINT64, &eid, DBUS_TYPE_STRING, &stream,
+                                              DBUS_TYPE_STRING, &text, DBUS_TYPE_INVALID)) {
+                if (sig)
+                        dbus_message_unref(sig);
+                return;
+        }
+        o->output_seq++;
+        if (j && !j->first_output_seq)
+                j->first_output_seq = o->output_seq;
+        if (owner)
+                send_signal_to(o, sig, owner);
+        g_hash_table_iter_init(&it, o->subscribers);
+        while (g_hash_table_iter_next(&it, &key, NULL))
+                if (!owner || strcmp(owner, key) != 0)
+                        send_signal_to(o, sig, key);
+        dbus_message_unref(sig);
+}
+
+static void emit_output(BusObject *o, Job *j, Execution *e)
+{
+        static const char *const names[OUTPUT_N_STREAMS] = { "stdout", "stderr" };
+        char *texts[OUTPUT_N_STREAMS];
+
+        if (!output_take(e->output, texts))
+                return;
+        for (int i = 0; i < OUTPUT_N_STREAMS; i++) {
+                if (!texts[i])
+                        continue;
+                if (j)
+                        j->streamed[i] += strlen(texts[i]);
+                send_output(o, j, e->id, names[i], texts[i]);
+                free(texts[i]);
+        }
+}
+
+/* What the final texts hold past what was streamed (the dropped-bytes line, the traceback). */
+static void emit_tail(BusObject *o, Job *j)
+{
+        static const char *const names[OUTPUT_N_STREAMS] = { "stdout", "stderr" };
+        const char *texts[OUTPUT_N_STREAMS] = { j->stdout_text, j->stderr_text };
+
+        for (int i = 0; i < OUTPUT_N_STREAMS; i++) {
+                size_t len = texts[i] ? strlen(texts[i]) : 0;
+
+                if (len > j->streamed[i]) {
+                        send_output(o, j, j->id, names[i], texts[i] + j->streamed[i]);
+                        j->streamed[i] = len;
+                }
+        }
+}
+
+static DBusMessage *finished_signal(Job *j, bool with_output)
+{
+        DBusMessage *sig = dbus_message_new_signal(GUILOOP_OBJECT_PATH, GUILOOP_INTERFACE,
+                                                   "Finished");
+        dbus_uint64_t id = j->id;
+        dbus_bool_t success = j->status == 0 && j->success;
+        const char *result = j->result ? j->result : "";
+        const char *out = with_output && j->stdout_text ? j->stdout_text : "";
+        const char *err = with_output && j->stderr_text ? j->stderr_text : "";
+
+        if (j->status && with_output)
+                err = j->status_text ? j->status_text : "";
+        if (sig && !dbus_message_append_args(sig, DBUS_TYPE_UINT64, &id, DBUS_TYPE_BOOLEAN, &success,
+                                             DBUS_TYPE_STRING, &result, DBUS_TYPE_STRING, &out,
+                                             DBUS_TYPE_STRING, &err, DBUS_TYPE_INVALID)) {
+                dbus_message_unref(sig);
+                sig = NULL;
+        }
+        return sig;
+}
+
+static void emit_finished(BusObject *o, Job *j)
+{
+        DBusMessage *full = finished_signal(j, true), *bare = finished_signal(j, false);
+        const char *owner = j->origin == ORIGIN_SUBMIT ? j->owner : NULL;
+        GHashTableIter it;
+        gpointer key, value;
+
+        if (full && bare) {
+                /* A listener that got the output as Output signals gets it empty here. */
+                if (owner)
+                        send_signal_to(o, j->stream ? bare : full, owner);
+                g_hash_table_iter_init(&it, o->subscribers);
+                while (g_hash_table_iter_next(&it, &key, &value)) {
+                        Subscriber *s = value;
+                        bool got_all = !j->first_output_seq || s->since_seq < j->first_output_seq;
+
+                        if (!owner || strcmp(owner, key) != 0)
+                                send_signal_to(o, got_all ? bare : full, key);
+                }
+        }
+        if (full)
+                dbus_message_unref(full);
+        if (bare)
+                dbus_message_unref(bare);
+}
+
+/* ---- replies with an execution's results ---- */
+
+static int status_code(int status)
+{
+        switch (status) {
+        case EXECUTION_E_FILE_NOT_FOUND:
+                return BUS_E_FILE_NOT_FOUND;
+        case EXECUTION_E_SHUTTING_DOWN:
+                return BUS_E_SHUTTING_DOWN;
+        case EXECUTION_E_CANCELLED:
+                return BUS_E_CANCELLED;
+        default:
+                return BUS_E_FAILED;
+        }
+}
+
+static const char *status_text(const Job *j)
+{
+        if (j->status_text)
+                return j->status_text;
+        switch (j->status) {
+        case EXECUTION_E_SHUTTING_DOWN:
+                return "guiloopd is shutting down";
+        case EXECUTION_E_CANCELLED:
+                return "the execution was cancelled";
+        default:
+                return "failed";
+        }
+}
+
+/* Execute's, RunFile's or Wait's answer (with_result: the four-field form). */
+static void reply_results(BusObject *o, Job *j, const ReplyTo *r, bool with_result)
+{
+        dbus_bool_t success = j->success;
+        const char *result = j->result ? j->result : "";
+        const char *out = j->stdout_text ? j->stdout_text : "";
+        const char *err = j->stderr_text ? j->stderr_text : "";
+        DBusMessage *m;
+        bool ok;
+
+        if (r->no_reply)
+                return;
+        if (j->status)
+                return send_reply_error(o, r, status_code(j->status), status_text(j));
+        m = reply_to_return(r);
+        if (!m)
+                return log_err("out of memory answering execution %" PRIu64, j->id);
+        if (with_result)
+                ok = dbus_message_append_args(m, DBUS_TYPE_BOOLEAN, &success, DBUS_TYPE_STRING,
+                                              &result, DBUS_TYPE_STRING, &out, DBUS_TYPE_STRING,
+                                              &err, DBUS_TYPE_INVALID);
+        else
+                ok = dbus_message_append_args(m, DBUS_TYPE_BOOLEAN, &success, DBUS_TYPE_STRING,
+                                              &out, DBUS_TYPE_STRING, &err, DBUS_TYPE_INVALID);
+        if (!ok) {
+                dbus_message_unref(m);
+                return send_reply_error(o, r, -ENOMEM, "out of memory");
+        }
+        send(o, m);
+}
+
+/* ---- events from the executor ---- */
+
+static void signal_busy(BusObject *o, bool busy)
+{
+        static const Property busy_property = { "Busy", DBUS_TYPE_BOOLEAN, NULL };
+        PropertyValue v = { .b = busy };
+
+        if (o->busy_signalled == busy)
+                return;
+        o->busy_signalled = busy;
+        /* The value the event says, not the one at sending time. */
+        send(o, properties_changed(&property_table, GUILOOP_OBJECT_PATH, &busy_property, &v));
+}
+
+static void execution_started(BusObject *o, Execution *e)
+{
+        Job *j = job_find(o, e->id);
+        double timeout = j && j->timeout >= 0 ? j->timeout : o->s.config->timeout;
+
+        if (j)
+                j->started = true;
+        o->running = j;
+        o->running_execution = e;
+        deadlines_started(&o->deadlines, e->id, e->started_usec, timeout);
+        signal_busy(o, true);
+}
+
+static void keep(BusObject *o, Job *j)
+{
+        uint32_t limit = o->s.config->keep_results;
+
+        g_queue_push_tail(&o->kept, j);
+        while (o->kept.length > limit) {
+                Job *old = g_queue_pop_head(&o->kept);
+
+                g_hash_table_remove(o->jobs, &old->id);
+        }
+}
+
+static void execution_finished(BusObject *o, Execution *e)
+{
+        Job *j = job_find(o, e->id);
+        bool was_running = o->running_execution == e;
+        ReplyTo *w;
+
+        if (was_running) {
+                o->running = NULL;
+                o->running_execution = NULL;
+                deadlines_finished(&o->deadlines, e->id);
+        }
+        if (e->started_usec) {
+                o->execution_count++;
+                log_debug("execution %" PRIu64 " finished in %.3f ms (waited %.3f ms, back in %.3f ms): %s",
+                          e->id, (double)(e->finished_usec - e->started_usec) / 1000.0,
+                          (double)(e->started_usec - e->queued_usec) / 1000.0,
+                          (double)(now_usec() - e->finished_usec) / 1000.0,
+                          e->status ? "refused" : e->success ? "ok" : "raised");
+        }
+        if (!j) {
+                execution_free(e);
+                if (was_running)
+                        signal_busy(o, false);
+                return;
+        }
+        /* The last of the streamed output, then the reply and Finished; Busy is false already. */
+        if (e->status == 0)
+                emit_output(o, j, e);
+        j->finished = true;
+        j->status = e->status;
+        j->status_text = steal_pointer(&e->status_text);
+        j->success = e->success;
+        j->result = steal_pointer(&e->result);
+        j->stdout_text = steal_pointer(&e->stdout_text);
+        j->stderr_text = steal_pointer(&e->stderr_text);
+        execution_free(e);
+        if (j->status == 0)
+                emit_tail(o, j);
+
+        if (j->status != EXECUTION_E_CALLER_GONE) {
+                if (j->origin != ORIGIN_SUBMIT)
+                        reply_results(o, j, &j->reply, j->origin == ORIGIN_EXECUTE);
+                emit_finished(o, j);
+                while ((w = g_queue_pop_head(&j->waiters))) {
+                        reply_results(o, j, w, true);
+                        reply_to_clear(w);
+                        free(w);
+                }
+        }
+        reply_to_clear(&j->reply);
+        keep(o, j);
+        if (was_running)
+                signal_busy(o, false);
+}
+
+static void push_event(BusObject *o, EventType type, Execution *e)
+{
+        Event *ev = malloc(sizeof(*ev));
+
+        if (ev) {
+                ev->type = type;
+                ev->execution = e;
+        }
+        if (!ev || queue_push(o->events, ev) < 0) {
+                /* Cannot happen short of memory; losing the reply would be worse. */
+                log_err("out of memory passing execution %" PRIu64 " back", e->id);
+                abort();
+        }
+}
+
+static void arm_timer(int fd, uint64_t usec)
+{
+        struct itimerspec when = {
+                .it_value = { .tv_sec = (time_t)(usec / 1000000u),
+                              .tv_nsec = (long)(usec % 1000000u) * 1000 },
+        };
+
+        timerfd_settime(fd, 0, &when, NULL);
+}
+
+void bus_object_started(BusObject *o, Execution *e)
+{
+        /* No wake-up now: the timer brings it if the execution lasts. */
+        push_event(o, EVENT_STARTED, e);
+        arm_timer(o->started_fd, STARTED_NOTICE_USEC);
+}
+
+void bus_object_finished(BusObject *o, Execution *e)
+{
+        uint64_t one = 1;
+
+        arm_timer(o->started_fd, 0);
+        push_event(o, EVENT_FINISHED, e);
+        (void)!write(o->s.wake_fd, &one, sizeof(one));
+}
+
+static void process_events(BusObject *o)
+{
+        Event *ev;
+
+        while ((ev = queue_pop(o->events))) {
+                if (ev->type == EVENT_STARTED)
+                        execution_started(o, ev->execution);
+                else
+                        execution_finished(o, ev->execution);
+                free(ev);
+        }
+}
+
+/* From the thread that printed: signal what gathers over the next interval. */
+static void output_pending(void *data)
+{
+        BusObject *o = data;
+
+        arm_timer(o->output_fd, OUTPUT_INTERVAL_USEC);
+}
+
+/* ---- shutdown ---- */
+
+static void begin_shutdown(BusObject *o, const char *why)
+{
+        if (!deadlines_shutdown(&o->deadlines, now_usec()))
+                return;
+        log_info("shutting down (%s)", why);
+        executor_shutdown(o->s.executor);
+        o->s.services.quit(o->s.services.data);
+}
+
+static void release_name(BusObject *o)
+{
+        DBusError error = DBUS_ERROR_INIT;
+
+        if (dbus_connection_get_is_connected(o->s.conn)) {
+                dbus_bus_release_name(o->s.conn, o->s.name, &error);
+                dbus_error_free(&error);
+                dbus_connection_flush(o->s.conn);
+        }
+}
+
+/* shutdown_grace ran out and the GUI thread is still not back: stop anyway. */
+static void __attribute__((noreturn)) force_exit(BusObject *o)
+{
+        process_events(o);
+        if (o->running) {
+                log_warning("execution %" PRIu64 " still runs %g s after shutdown began; "
+                            "exiting without finalizing Python", o->running->id,
+                            o->s.config->shutdown_grace);
+                if (o->running->origin != ORIGIN_SUBMIT)
+                        send_reply_error(o, &o->running->reply, BUS_E_SHUTTING_DOWN,
+                                         "guiloopd stopped before the execution finished");
+        } else {
+                log_warning("Python's finalization (atexit handlers, threads) did not end in time; "
+                            "exiting anyway");
+        }
+        release_name(o);
+        _exit(0);
+}
+
+static void check_deadlines(BusObject *o, bool stopping)
+{
+        uint64_t now = now_usec(), id = 0;
+        DeadlineAction a;
+
+        while ((a = deadlines_check(&o->deadlines, now, o->running_execution != NULL, &id)) !=
+               DEADLINE_NONE) {
+                if (a == DEADLINE_INTERRUPT) {
+                        if (executor_interrupt(o->s.executor, id))
+                                log_warning("execution %" PRIu64 " ran past its timeout: interrupted",
+                                            id);
+                } else if (!stopping) {
+                        force_exit(o);
+                }
+        }
+}
+
+static void handle_signals(BusObject *o)
+{
+        unsigned sigs = signals_take();
+
+        if (sigs & SIGNALS_TERM)
+                begin_shutdown(o, "SIGTERM");
+        if (sigs & SIGNALS_INT) {
+                /* Like IPython: Ctrl-C stops what runs, or the daemon when nothing does. */
+                if (executor_interrupt(o->s.executor, 0))
+                        log_info("SIGINT: interrupting the running execution");
+                else
+                        begin_shutdown(o, "SIGINT");
+        }
+}
+
+/* ---- assist answers (Complete, Inspect, IsComplete) ---- */
+
+static void reply_assist(BusObject *o, Pending *p, AssistRequest *r)
+{
+        DBusMessage *m = reply_to_return(&p->reply);
+        DBusMessageIter iter, array;
+        bool ok = m != NULL;
+
+        if (!m)
+                return;
+        dbus_message_iter_init_append(m, &iter);
+        if (p->kind == ASSIST_COMPLETE) {
+                dbus_int32_t start = r ? r->start : 0, end = r ? r->end : 0;
+
+                ok = dbus_message_iter_open_container(&iter, DBUS_TYPE_ARRAY, "s", &array);
+                for (size_t i = 0; ok && r && i < r->n_matches; i++)
+                        ok = dbus_message_iter_append_basic(&array, DBUS_TYPE_STRING, &r->matches[i]);
+                ok = ok && dbus_message_iter_close_container(&iter, &array) &&
+                     dbus_message_iter_append_basic(&iter, DBUS_TYPE_INT32, &start) &&
+                     dbus_message_iter_append_basic(&iter, DBUS_TYPE_INT32, &end);
+        } else if (p->kind == ASSIST_INSPECT) {
+                dbus_bool_t found = r && r->found;
+                const char *text = r && r->text ? r->text : "";
+
+                ok = dbus_message_append_args(m, DBUS_TYPE_BOOLEAN, &found, DBUS_TYPE_STRING, &text,
+                                              DBUS_TYPE_INVALID);
+        } else {
+                /* No answer in time: "unknown", as Jupyter's protocol has it. */
+                const char *status = r && r->status ? r->status : "unknown";
+                const char *indent = r && r->indent ? r->indent : "";
+
+                ok = dbus_message_append_args(m, DBUS_TYPE_STRING, &status, DBUS_TYPE_STRING,
+                                              &indent, DBUS_TYPE_INVALID);
+        }
+        if (!ok) {
+                dbus_message_unref(m);
+                return send_reply_error(o, &p->reply, -ENOMEM, "out of memory");
+        }
+        send(o, m);
+}
+
+static void pending_free(Pending *p)
+{
+        reply_to_clear(&p->reply);
+        free(p);
+}
+
+static void process_assist(BusObject *o, bool drain_fd)
+{
+        AssistRequest *r;
+        uint64_t now = now_usec(), count;
+
+        if (drain_fd && o->s.assist_fd >= 0)
+                (void)!read(o->s.assist_fd, &count, sizeof(count));
+        while (o->s.assist && (r = assist_take_done(o->s.assist))) {
+                Pending *p = r->tag;
+
+                g_queue_remove(&o->pending, p);
+                reply_assist(o, p, r);
+                pending_free(p);
+                assist_request_free(r);
+        }
+        for (GList *l = o->pending.head, *next; l; l = next) {
+                Pending *p = l->data;
+
+                next = l->next;
+                if (p->due > now)
+                        continue;
+                g_queue_delete_link(&o->pending, l);
+                assist_abandon(o->s.assist, p->req);
+                reply_assist(o, p, NULL);
+                pending_free(p);
+        }
+}
+
+static int ask_assist(BusObject *o, Call *c, AssistKind kind, const char *code, int cursor)
+{
+        Pending *p = calloc(1, sizeof(*p));
+        AssistRequest *r = NULL;
+        int ret;
+
+        if (!p)
+                return -ENOMEM;
+        p->kind = kind;
+        ret = reply_to_init(&p->reply, c->msg);
+        if (ret == 0 && o->s.assist) {
+                r = assist_request_new(kind, code, cursor, p);
+                ret = r ? 0 : -ENOMEM;
+        }
+        if (ret < 0) {
+                pending_free(p);
+                return ret;
+        }
+        p->req = r;
+        if (!r || assist_submit(o->s.assist, r) < 0) {
+                /* No assist, or it is stuck behind the GIL with a full queue: empty, at once. */
+                assist_request_free(r);
+                reply_assist(o, p, NULL);
+                pending_free(p);
+                return BUS_DEFERRED;
+        }
+        p->due = now_usec() + ASSIST_DEADLINE_USEC;
+        g_queue_push_tail(&o->pending, p);
+        return BUS_DEFERRED;
+}
+
+/* ---- GuiLoop1 methods ---- */
+
+static int error_from_executor(Call *c, int r)
+{
+        switch (r) {
+        case EXECUTOR_E_QUEUE_FULL:
+                return call_fail(c, BUS_E_QUEUE_FULL,
+                                 "too many executions waiting (queue_limit, queue_bytes)");
+        case EXECUTOR_E_SHUTTING_DOWN:
+                return call_fail(c, BUS_E_SHUTTING_DOWN, "guiloopd is shutting down");
+        default:
+                return r < 0 ? r : call_fail(c, BUS_E_FAILED, "failed (%d)", r);
+        }
+}
+
+/* Hand e to the executor with a job that says who asked; takes e either way. */
+static int submit(BusObject *o, Call *c, Execution *e, Origin origin, bool stream, double timeout,
+                  uint64_t *id)
+{
+        _cleanup_(execution_freep) Execution *owned = e;
+        Job *j = calloc(1, sizeof(*j));
+        const char *sender = dbus_message_get_sender(c->msg);
+        int r;
+
+        if (!j)
+                return -ENOMEM;
+        j->origin = origin;
+        j->stream = stream;
+        j->timeout = timeout;
+        g_queue_init(&j->waiters);
+        r = reply_to_init(&j->reply, c->msg);
+        if (r == 0 && sender && !(j->owner = strdup(sender)))
+                r = -ENOMEM;
+        if (r == 0) {
+                output_set_notify(e->output, output_pending, o);
+                r = executor_submit(o->s.executor, e);
+        }
+        if (r != 0) {
+                job_free(j);
+                return error_from_executor(c, r);
+        }
+        steal_pointer(&owned);
+        /* The GUI thread may run it already, but its events come to this thread, later. */
+        j->id = e->id;
+        g_hash_table_insert(o->jobs, &j->id, j);
+        log_debug("execution %" PRIu64 " queued (%s from %s)", j->id,
+                  origin == ORIGIN_SUBMIT ? "Submit" : origin == ORIGIN_EXECUTE ? "Execute" : "RunFile",
+                  sender ? sender : "?");
+        if (id)
+                *id = j->id;
+        return 0;
+}
+
+static int new_code_execution(BusObject *o, const char *code, Execution **out)
+{
+        _cleanup_(execution_freep) Execution *e = NULL;
+        int r = execution_new(&e, EXECUTION_CODE, o->s.config->max_output);
+
+        if (r == 0)
+                r = execution_set_code(e, code);
+        if (r == 0)
+                *out = steal_pointer(&e);
+        return r;
+}
+
+static int on_execute(void *data, Call *c)
+{
+        BusObject *o = data;
+        Execution *e = NULL;
+        const char *code;
+        int r;
+
+        dbus_message_get_args(c->msg, NULL, DBUS_TYPE_STRING, &code, DBUS_TYPE_INVALID);
+        r = new_code_execution(o, code, &e);
+        if (r < 0)
+                return r;
+        r = submit(o, c, e, ORIGIN_EXECUTE, false, -1, NULL);
+        return r ? r : BUS_DEFERRED;
+}
+
+static int on_run_file(void *data, Call *c)
+{
+        BusObject *o = data;
+        _cleanup_(execution_freep) Execution *e = NULL;
+        char **argv = NULL;
+        const char *path;
+        int argc = 0, r;
+
+        dbus_message_get_args(c->msg, NULL, DBUS_TYPE_STRING, &path, DBUS_TYPE_ARRAY,
+                              DBUS_TYPE_STRING, &argv, &argc, DBUS_TYPE_INVALID);
+        if (path[0] != '/')
+                r = call_fail(c, BUS_E_INVALID_ARGS, "RunFile: path must be absolute: %s", path);
+        else if (access(path, R_OK) < 0)
+                r = call_fail(c, BUS_E_FILE_NOT_FOUND, "%s: %s", path, strerror(errno));
+        else
+                r = execution_new(&e, EXECUTION_FILE, o->s.config->max_output);
+        if (r == 0)
+                r = execution_set_file(e, path, (const char *const *)argv, (size_t)argc);
+        dbus_free_string_array(argv);
+        if (r != 0)
+                return r;
+        r = submit(o, c, steal_pointer(&e), ORIGIN_RUN_FILE, false, -1, NULL);
+        return r ? r : BUS_DEFERRED;
+}
+
+static int on_submit(void *data, Call *c)
+{
+        BusObject *o = data;
+        DBusMessageIter iter, dict;
+        Execution *e = NULL;
+        dbus_bool_t stream = TRUE;
+        double timeout = -1;
+        dbus_uint64_t id = 0;
+        const char *code;
+        uint64_t got;
+        int r;
+
+        dbus_message_iter_init(c->msg, &iter);
+        dbus_message_iter_get_basic(&iter, &code);
+        dbus_message_iter_next(&iter);
+        dbus_message_iter_recurse(&iter, &dict);
+        for (; dbus_message_iter_get_arg_type(&dict) == DBUS_TYPE_DICT_ENTRY;
+             dbus_message_iter_next(&dict)) {
+                DBusMessageIter entry, variant;
+                const char *key;
+                int type;
+
+                dbus_message_iter_recurse(&dict, &entry);
+                dbus_message_iter_get_basic(&entry, &key);
+                dbus_message_iter_next(&entry);
+                dbus_message_iter_recurse(&entry, &variant);
+                type = dbus_message_iter_get_arg_type(&variant);
+                if (strcmp(key, "timeout") == 0 && type == DBUS_TYPE_DOUBLE) {
+                        dbus_message_iter_get_basic(&variant, &timeout);
+                        if (!(timeout >= 0) || timeout > 1e9)
+                                return call_fail(c, BUS_E_INVALID_ARGS,
+                                                 "Submit: timeout must be seconds >= 0, got %g",
+                                                 timeout);
+                } else if (strcmp(key, "stream") == 0 && type == DBUS_TYPE_BOOLEAN) {
+                        dbus_message_iter_get_basic(&variant, &stream);
+                } else if (strcmp(key, "timeout") == 0 || strcmp(key, "stream") == 0) {
+                        return call_fail(c, BUS_E_INVALID_ARGS,
+                                         "Submit: option %s must be of type %s, got %c", key,
+                                         strcmp(key, "timeout") == 0 ? "d" : "b", (char)type);
+                } else {
+                        return call_fail(c, BUS_E_INVALID_ARGS,
+                                         "Submit: unknown option %s (known: timeout, stream)", key);
+                }
+        }
+        r = new_code_execution(o, code, &e);
+        if (r < 0)
+                return r;
+        r = submit(o, c, e, ORIGIN_SUBMIT, stream, timeout, &got);
+        if (r)
+                return r;
+        id = got;
+        return dbus_message_append_args(c->reply, DBUS_TYPE_UINT64, &id, DBUS_TYPE_INVALID) ?
+                       0 : -ENOMEM;
+}
+
+static uint64_t arg_id(Call *c)
+{
+        dbus_uint64_t id = 0;
+
+        dbus_message_get_args(c->msg, NULL, DBUS_TYPE_UINT64, &id, DBUS_TYPE_INVALID);
+        return id;
+}
+
+static int unknown_execution(Call *c, uint64_t id)
+{
+        return call_fail(c, BUS_E_UNKNOWN_EXECUTION,
+                         "no execution %" PRIu64 " (finished ones are kept for Wait: "
+                         "execution.keep_results)", id);
+}
+
+static int on_wait(void *data, Call *c)
+{
+        BusObject *o = data;
+        uint64_t id = arg_id(c);
+        Job *j = job_find(o, id);
+        ReplyTo *w;
+        int r;
+
+        if (!j)
+                return unknown_execution(c, id);
+        w = calloc(1, sizeof(*w));
+        if (!w)
+                return -ENOMEM;
+        r = reply_to_init(w, c->msg);
+        if (r < 0) {
+                free(w);
+                return r;
+        }
+        if (j->finished) {
+                reply_results(o, j, w, true);
+                reply_to_clear(w);
+                free(w);
+        } else {
+                g_queue_push_tail(&j->waiters, w);
+        }
+        return BUS_DEFERRED;
+}
+
+static int on_cancel(void *data, Call *c)
+{
+        BusObject *o = data;
+        uint64_t id = arg_id(c);
+        Job *j = job_find(o, id);
+        dbus_bool_t cancelled = FALSE;
+
+        if (!j && (id == 0 || id > executor_last_id(o->s.executor)))
+                return unknown_execution(c, id);
+        if (executor_cancel(o->s.executor, id, EXECUTION_E_CANCELLED))
+                cancelled = TRUE;
+        else if (executor_interrupt(o->s.executor, id))
+                cancelled = TRUE;
+        if (cancelled)
+                log_info("execution %" PRIu64 " cancelled by %s", id,
+                         dbus_message_get_sender(c->msg));
+        return dbus_message_append_args(c->reply, DBUS_TYPE_BOOLEAN, &cancelled,
+                                        DBUS_TYPE_INVALID) ? 0 : -ENOMEM;
+}
+
+static int on_interrupt(void *data, Call *c)
+{
+        BusObject *o = data;
+        dbus_bool_t interrupted = executor_interrupt(o->s.executor, 0);
+
+        if (interrupted)
+                log_info("interrupt requested by %s", dbus_message_get_sender(c->msg));
+        return dbus_message_append_args(c->reply, DBUS_TYPE_BOOLEAN, &interrupted,
+                                        DBUS_TYPE_INVALID) ? 0 : -ENOMEM;
+}
+
+static int on_shutdown(void *data, Call *c)
+{
+        BusObject *o = data;
+        _cleanup_(freep) char *why = NULL;
+        DBusMessage *reply = steal_pointer(&c->reply);
+
+        /* Reply first, then stop. */
+        if (!dbus_message_get_no_reply(c->msg))
+                send(o, reply);
+        else
+                dbus_message_unref(reply);
+        if (asprintf(&why, "Shutdown from %s", dbus_message_get_sender(c->msg)) < 0)
+                why = NULL;
+        begin_shutdown(o, why ? why : "Shutdown");
+        return BUS_DEFERRED;
+}
+
+static int on_subscribe(void *data, Call *c)
+{
+        BusObject *o = data;
+        const char *sender = dbus_message_get_sender(c->msg);
+        Subscriber *s;
+        char *key;
+
+        if (!sender || g_hash_table_contains(o->subscribers, sender))
+                return 0;
+        s = calloc(1, sizeof(*s));
+        key = strdup(sender);
+        if (!s || !key) {
+                free(s);
+                free(key);
+                return -ENOMEM;
+        }
+        s->since_seq = o->output_seq;
+        g_hash_table_insert(o->subscribers, key, s);
+        log_debug("%s subscribed to every execution's output", sender);
+        return 0;
+}
+
+static int on_unsubscribe(void *data, Call *c)
+{
+        BusObject *o = data;
+        const char *sender = dbus_message_get_sender(c->msg);
+
+        if (sender)
+                g_hash_table_remove(o->subscribers, sender);
+        return 0;
+}
+
+static int code_cursor(Call *c, const char **code, dbus_int32_t *cursor)
+{
+        *cursor = -1;
+        dbus_message_get_args(c->msg, NULL, DBUS_TYPE_STRING, code, DBUS_TYPE_INT32, cursor,
+                              DBUS_TYPE_INVALID);
+        if (*cursor < -1)
+                return call_fail(c, BUS_E_INVALID_ARGS, "cursor must be >= -1, got %d", *cursor);
+        return 0;
+}
+
+static int on_complete(void *data, Call *c)
+{
+        const char *code;
+        dbus_int32_t cursor;
+        int r = code_cursor(c, &code, &cursor);
+
+        return r ? r : ask_assist(data, c, ASSIST_COMPLETE, code, cursor);
+}
+
+static int on_inspect(void *data, Call *c)
+{
+        const char *code;
+        dbus_int32_t cursor;
+        int r = code_cursor(c, &code, &cursor);
+
+        return r ? r : ask_assist(data, c, ASSIST_INSPECT, code, cursor);
+}
+
+static int on_is_complete(void *data, Call *c)
+{
+        const char *code;
+
+        dbus_message_get_args(c->msg, NULL, DBUS_TYPE_STRING, &code, DBUS_TYPE_INVALID);
+        return ask_assist(data, c, ASSIST_IS_COMPLETE, code, -1);
+}
+
+static int on_stacks(void *data, Call *c)
+{
+        BusObject *o = data;
+        _cleanup_(freep) char *dump = stacks_dump(o->s.gui_thread,
+                                                  o->s.assist ? assist_thread_id(o->s.assist) : 0);
+        _cleanup_(freep) char *text = dump ? text_escape(dump, strlen(dump)) : NULL;
+        const char *t = text;
+
+        if (!t)
+                return -ENOMEM;
+        return dbus_message_append_args(c->reply, DBUS_TYPE_STRING, &t, DBUS_TYPE_INVALID) ?
+                       0 : -ENOMEM;
+}
+
+/* ---- properties ---- */
+
+static void get_version(void *data, PropertyValue *v)
+{
+        (void)data;
+        v->s = GUILOOP_VERSION;
+}
+
+static void get_toolkit(void *data, PropertyValue *v)
+{
+        v->s = ((BusObject *)data)->s.config->toolkit;
+}
+
+static void get_tk_guest(void *data, PropertyValue *v)
+{
+        v->b = ((BusObject *)data)->s.config->tk_guest;
+}
+
+static void get_python_version(void *data, PropertyValue *v)
+{
+        v->s = ((BusObject *)data)->s.python_version;
+}
+
+static void get_busy(void *data, PropertyValue *v)
+{
+        v->b = executor_running(((BusObject *)data)->s.executor) != 0;
+}
+
+static void get_queue_length(void *data, PropertyValue *v)
+{
+        v->u = (dbus_uint32_t)executor_queue_length(((BusObject *)data)->s.executor);
+}
+
+static void get_execution_count(void *data, PropertyValue *v)
+{
+        v->t = ((BusObject *)data)->execution_count;
+}
+
+static void get_running(void *data, PropertyValue *v)
+{
+        v->t = executor_running(((BusObject *)data)->s.executor);
+}
+
+static void get_loop_blocked_ms(void *data, PropertyValue *v)
+{
+        (void)data;
+        v->u = loopwatch_blocked_ms();
+}
+
+static const Property properties[] = {
+        { "Version", DBUS_TYPE_STRING, get_version },
+        { "Toolkit", DBUS_TYPE_STRING, get_toolkit },
+        { "TkGuest", DBUS_TYPE_BOOLEAN, get_tk_guest },
+        { "PythonVersion", DBUS_TYPE_STRING, get_python_version },
+        { "Busy", DBUS_TYPE_BOOLEAN, get_busy },
+        { "QueueLength", DBUS_TYPE_UINT32, get_queue_length },
+        { "ExecutionCount", DBUS_TYPE_UINT64, get_execution_count },
+        { "Running", DBUS_TYPE_UINT64, get_running },
+        { "LoopBlockedMs", DBUS_TYPE_UINT32, get_loop_blocked_ms },
+};
+
+static const PropertyTable property_table = { GUILOOP_INTERFACE, properties,
+                                              ARRAY_SIZE(properties) };
+
+static int on_get(void *data, Call *c)
+{
+        return properties_get(&property_table, data, c);
+}
+
+static int on_get_all(void *data, Call *c)
+{
+        return properties_get_all(&property_table, data, c);
+}
+
+static int on_set(void *data, Call *c)
+{
+        return properties_set(&property_table, data, c);
+}
+
+static int on_introspect(void *data, Call *c)
+{
+        _cleanup_(freep) char *xml = introspect_object();
+        const char *x = xml;
+
+        (void)data;
+        if (!xml)
+                return -ENOMEM;
+        return dbus_message_append_args(c->reply, DBUS_TYPE_STRING, &x, DBUS_TYPE_INVALID) ?
+                       0 : -ENOMEM;
+}
+
+#define CHECK METHOD_CHECK_CALLER
+static const Method methods[] = {
+        { GUILOOP_INTERFACE, "Execute", "s", on_execute, CHECK },
+        { GUILOOP_INTERFACE, "RunFile", "sas", on_run_file, CHECK },
+        { GUILOOP_INTERFACE, "Interrupt", "", on_interrupt, CHECK },
+        { GUILOOP_INTERFACE, "Shutdown", "", on_shutdown, CHECK },
+        { GUILOOP_INTERFACE, "Submit", "sa{sv}", on_submit, CHECK },
+        { GUILOOP_INTERFACE, "Wait", "t", on_wait, CHECK },
+        { GUILOOP_INTERFACE, "Cancel", "t", on_cancel, CHECK },
+        { GUILOOP_INTERFACE, "Subscribe", "", on_subscribe, CHECK },
+        { GUILOOP_INTERFACE, "Unsubscribe", "", on_unsubscribe, CHECK },
+        { GUILOOP_INTERFACE, "IsComplete", "s", on_is_complete, CHECK },
+        { GUILOOP_INTERFACE, "Complete", "si", on_complete, CHECK },
+        { GUILOOP_INTERFACE, "Inspect", "si", on_inspect, CHECK },
+        { GUILOOP_INTERFACE, "Stacks", "", on_stacks, CHECK },
+        { PROPERTIES_INTERFACE, "Get", "ss", on_get, 0 },
+        { PROPERTIES_INTERFACE, "GetAll", "s", on_get_all, 0 },
+        { PROPERTIES_INTERFACE, "Set", "ssv", on_set, CHECK },
+        { INTROSPECTABLE_INTERFACE, "Introspect", "", on_introspect, 0 },
+};
+#undef CHECK
+
+/* ---- messages in ---- */
+
+static bool needs_check(DBusMessage *m)
+{
+        _cleanup_(freep) char *text = NULL;
+        const Method *me;
+        int code;
+
+        me = dispatch_find(methods, ARRAY_SIZE(methods), m, &code, &text);
+        /* An unknown method is answered as such only to allowed callers. */
+        return !me || (me->flags & METHOD_CHECK_CALLER);
+}
+
+static void handle_call(BusObject *o, DBusMessage *m)
+{
+        send(o, dispatch_call(methods, ARRAY_SIZE(methods), o, m));
+}
+
+static void deny(BusObject *o, DBusMessage *m)
+{
+        send(o, dispatch_error(m, BUS_E_ACCESS_DENIED,
+                               "only the daemon's own Unix user and allow_uids may call guiloopd"));
+}
+
+static void deliver(void *data, DBusMessage *m, bool allowed)
+{
+        BusObject *o = data;
+
+        if (allowed || !needs_check(m))
+                handle_call(o, m);
+        else
+                deny(o, m);
+}
+
+static DBusHandlerResult on_object_message(DBusConnection *conn, DBusMessage *m, void *data)
+{
+        BusObject *o = data;
+
+        (void)conn;
+        if (dbus_message_get_type(m) != DBUS_MESSAGE_TYPE_METHOD_CALL)
+                return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;
+        switch (caller_check_message(o->callers, m, needs_check(m))) {
+        case CALLER_ALLOWED:
+                handle_call(o, m);
+                break;
+        case CALLER_DENIED:
+                deny(o, m);
+                break;
+        default:
+                break; /* held: deliver() gets it */
+        }
+        return DBUS_HANDLER_RESULT_HANDLED;
+}
+
+/* The path's ancestors, so that busctl tree and gdbus introspect find the object. */
+static DBusHandlerResult on_fallback_message(DBusConnection *conn, DBusMessage *m, void *data)
+{
+        BusObject *o = data;
+        _cleanup_(freep) char *xml = NULL;
+        _cleanup_(freep) char *path = NULL;
+        DBusMessage *reply;
+
+        (void)conn;
+        if (dbus_message_get_type(m) != DBUS_MESSAGE_TYPE_METHOD_CALL)
+                return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;
+        if (dbus_message_is_method_call(m, INTROSPECTABLE_INTERFACE, "Introspect"))
+                xml = introspect_ancestor(GUILOOP_OBJECT_PATH, dbus_message_get_path(m));
+        if (!xml) {
+                path = utf8_text(dbus_message_get_path(m), 200);
+                path = path ? path : strdup("?");
+                if (path && asprintf(&xml, "no object %s", path) < 0)
+                        xml = NULL;
+                send(o, dispatch_error(m, BUS_E_UNKNOWN_OBJECT, xml ? xml : "no such object"));
+                return DBUS_HANDLER_RESULT_HANDLED;
+        }
+        reply = dbus_message_get_no_reply(m) ? NULL : dbus_message_new_method_return(m);
+        if (reply && !dbus_message_append_args(reply, DBUS_TYPE_STRING, &xml, DBUS_TYPE_INVALID)) {
+                dbus_message_unref(reply);
+                reply = NULL;
+        }
+        send(o, reply);
+        return DBUS_HANDLER_RESULT_HANDLED;
+}
+
+/* ---- callers that leave ---- */
+
+static void caller_gone(BusObject *o, const char *name)
+{
+        GHashTableIter it;
+        gpointer value;
+        unsigned dropped = 0, suppressed = 0;
+        GArray *ids = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+
+        caller_check_forget(o->callers, name);
+        g_hash_table_remove(o->subscribers, name);
+        g_hash_table_iter_init(&it, o->jobs);
+        while (g_hash_table_iter_next(&it, NULL, &value)) {
+                Job *j = value;
+
+                /* A Submit's result stays for Wait; an Execute's has nobody left to go to. */
+                if (!j->finished && !j->started && j->origin != ORIGIN_SUBMIT && j->owner &&
+                    strcmp(j->owner, name) == 0)
+                        g_array_append_val(ids, j->id);
+        }
+        for (guint i = 0; i < ids->len; i++)
+                if (executor_cancel(o->s.executor, g_array_index(ids, uint64_t, i),
+                                    EXECUTION_E_CALLER_GONE))
+                        dropped++;
+        g_array_free(ids, TRUE);
+        if (dropped && ratelimit_test(&o->gone_log, now_usec(), &suppressed))
+                log_info("dropped %u queued execution%s of %s, which left the bus%s", dropped,
+                         dropped == 1 ? "" : "s", name,
+                         suppressed ? " (and of others, not logged)" : "");
+}
+
+static DBusHandlerResult on_filter(DBusConnection *conn, DBusMessage *m, void *data)
+{
+        BusObject *o = data;
+        const char *name, *old_owner, *new_owner;
+
+        (void)conn;
+        if (dbus_message_is_signal(m, DBUS_INTERFACE_LOCAL, "Disconnected")) {
+                log_err("lost the connection to the session bus");
+                o->s.services.lost(o->s.services.data);
+                begin_shutdown(o, "the session bus is gone");
+                return DBUS_HANDLER_RESULT_HANDLED;
+        }
+        if (dbus_message_is_signal(m, DBUS_INTERFACE_DBUS, "NameOwnerChanged") &&
+            dbus_message_has_sender(m, DBUS_SERVICE_DBUS) &&
+            dbus_message_get_args(m, NULL, DBUS_TYPE_STRING, &name, DBUS_TYPE_STRING, &old_owner,
+                                  DBUS_TYPE_STRING, &new_owner, DBUS_TYPE_INVALID) &&
+            name[0] == ':' && !*new_owner)
+                caller_gone(o, name);
+        return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;
+}
+
+/* ---- the caller check's question to the bus ---- */
+
+static void uid_answered(DBusPendingCall *pending, void *data)
+{
+        BusObject *o = *(BusObject **)data;
+        const char *sender = (const char *)data + sizeof(BusObject *);
+        DBusMessage *reply = dbus_pending_call_steal_reply(pending);
+        dbus_uint32_t uid = 0;
+        int result = CALLER_LOOKUP_FAILED;
+
+        if (reply && dbus_message_get_type(reply) == DBUS_MESSAGE_TYPE_ERROR) {
+                if (dbus_message_is_error(reply, DBUS_ERROR_NAME_HAS_NO_OWNER))
+                        result = CALLER_LOOKUP_GONE;
+        } else if (reply && dbus_message_get_args(reply, NULL, DBUS_TYPE_UINT32, &uid,
+                                                  DBUS_TYPE_INVALID)) {
+                result = CALLER_LOOKUP_OK;
+        }
+        if (reply)
+                dbus_message_unref(reply);
+        caller_check_answer(o->callers, sender, result, uid);
+}
+
+static int lookup_uid(void *data, const char *sender)
+{
+        BusObject *o = data;
+        DBusMessage *m = dbus_message_new_method_call(DBUS_SERVICE_DBUS, DBUS_PATH_DBUS,
+                                                      DBUS_INTERFACE_DBUS, "GetConnectionUnixUser");
+        DBusPendingCall *pending = NULL;
+        size_t len = strlen(sender);
+        char *tag;
+
+        if (!m)
+                return -ENOMEM;
+        tag = malloc(sizeof(BusObject *) + len + 1);
+        if (!tag || !dbus_message_append_args(m, DBUS_TYPE_STRING, &sender, DBUS_TYPE_INVALID) ||
+            /* Never a timeout: a slow bus delays the caller, it does not deny it. */
+            !dbus_connection_send_with_reply(o->s.conn, m, &pending, DBUS_TIMEOUT_INFINITE) ||
+            !pending) {
+                free(tag);
+                dbus_message_unref(m);
+                return -ENOMEM;
+        }
+        dbus_message_unref(m);
+        memcpy(tag, &o, sizeof(o));
+        memcpy(tag + sizeof(o), sender, len + 1);
+        if (!dbus_pending_call_set_notify(pending, uid_answered, tag, free)) {
+                free(tag);
+                dbus_pending_call_cancel(pending);
+                dbus_pending_call_unref(pending);
+                return -ENOMEM;
+        }
+        dbus_pending_call_unref(pending);
+        return 0;
+}
+
+/* ---- the loop ---- */
+
+size_t bus_object_poll_fds(BusObject *o, struct pollfd *fds)
+{
+        size_t n = 0;
+
+        fds[n++] = (struct pollfd){ .fd = o->started_fd, .events = POLLIN };
+        fds[n++] = (struct pollfd){ .fd = o->output_fd, .events = POLLIN };
+        fds[n++] = (struct pollfd){ .fd = o->s.assist_fd, .events = POLLIN };
+        return n;
+}
+
+void bus_object_process(BusObject *o, const struct pollfd *fds, bool stopping)
+{
+        uint64_t count;
+
+        if (fds[0].revents & POLLIN)
+                (void)!read(o->started_fd, &count, sizeof(count));
+        handle_signals(o);
+        process_events(o);
+        if (fds[1].revents & POLLIN) {
+                (void)!read(o->output_fd, &count, sizeof(count));
+                if (o->running_execution)
+                        emit_output(o, o->running, o->running_execution);
+        }
+        process_assist(o, fds[2].revents & POLLIN);
+        check_deadlines(o, stopping);
+}
+
+uint64_t bus_object_next_due(BusObject *o)
+{
+        uint64_t due = deadlines_next(&o->deadlines);
+
+        for (GList *l = o->pending.head; l; l = l->next) {
+                Pending *p = l->data;
+
+                if (p->due < due)
+                        due = p->due;
+        }
+        return due;
+}
+
+static const DBusObjectPathVTable object_vtable = { .message_function = on_object_message };
+static const DBusObjectPathVTable fallback_vtable = { .message_function = on_fallback_message };
+
+static guint id_hash(gconstpointer p)
+{
+        uint64_t id = *(const uint64_t *)p;
+
+        return (guint)(id ^ (id >> 32));
+}
+
+static gboolean id_equal(gconstpointer a, gconstpointer b)
+{
+        return *(const uint64_t *)a == *(const uint64_t *)b;
+}
+
+int bus_object_new(BusObject **out, const BusObjectSetup *setup)
+{
+        _cleanup_(bus_object_freep) BusObject *o = calloc(1, sizeof(*o));
+        const CallerCheckOps caller_ops = { .lookup = lookup_uid, .deliver = deliver };
+        CallerCheckOps ops = caller_ops;
+        int r;
+
+        if (!o)
+                return -ENOMEM;
+        o->s = *setup;
+        o->started_fd = -1;
+        o->output_fd = -1;
+        o->deadlines.grace = setup->config->shutdown_grace;
+        o->gone_log = (RateLimit)RATELIMIT_INIT(10 * 1000000u, 5);
+        g_queue_init(&o->kept);
+        g_queue_init(&o->pending);
+        o->jobs = g_hash_table_new_full(id_hash, id_equal, NULL, job_free);
+        o->subscribers = g_hash_table_new_full(g_str_hash, g_str_equal, free, free);
+        r = queue_new(&o->events, 0);
+        if (r < 0)
+                return r;
+        o->started_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+        o->output_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+        if (o->started_fd < 0 || o->output_fd < 0)
+                return -errno;
+        ops.data = o;
+        r = caller_check_new(&o->callers, &ops, getuid(), setup->config->allow_uids,
+                             setup->config->n_allow_uids);
+        if (r < 0)
+                return r;
+        if (!dbus_connection_register_object_path(o->s.conn, GUILOOP_OBJECT_PATH, &object_vtable, o) ||
+            !dbus_connection_register_fallback(o->s.conn, "/", &fallback_vtable, o) ||
+            !dbus_connection_add_filter(o->s.conn, on_filter, o, NULL))
+                return -ENOMEM;
+        /* Callers that leave: their queued Executes are dropped, their verdicts forgotten. */
+        dbus_bus_add_match(o->s.conn,
+                           "type='signal',sender='" DBUS_SERVICE_DBUS "',interface='"
+                           DBUS_INTERFACE_DBUS "',member='NameOwnerChanged'", NULL);
+        *out = steal_pointer(&o);
+        return 0;
+}
+
+BusObject *bus_object_free(BusObject *o)
+{
+        Event *ev;
+        Pending *p;
+
+        if (!o)
+                return NULL;
+        if (o->s.conn) {
+                dbus_connection_remove_filter(o->s.conn, on_filter, o);
+                dbus_connection_unregister_object_path(o->s.conn, GUILOOP_OBJECT_PATH);
+                dbus_connection_unregister_object_path(o->s.conn, "/");
+        }
+        if (o->events) {
+                while ((ev = queue_pop(o->events))) {
+                        if (ev->type == EVENT_FINISHED)
+                                execution_free(ev->execution);
+                        free(ev);
+                }
+                queue_free(o->events);
+        }
+        while ((p = g_queue_pop_head(&o->pending))) {
+                if (o->s.assist)
+                        assist_abandon(o->s.assist, p->req);
+                pending_free(p);
+        }
+        g_queue_clear(&o->kept);
+        if (o->jobs)
+                g_hash_table_destroy(o->jobs);
+        if (o->subscribers)
+                g_hash_table_destroy(o->subscribers);
+        caller_check_free(o->callers);
+        if (o->started_fd >= 0)
+                close(o->started_fd);
+        if (o->output_fd >= 0)
+                close(o->output_fd);
+        free(o);
+        return NULL;
+}

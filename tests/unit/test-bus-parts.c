@@ -1,0 +1,359 @@
+/* SPDX-License-Identifier: MIT */
+/* Properties, the caller check, deadlines, the executor and Stacks' formatting, each alone. */
+#include <errno.h>
+#include <string.h>
+
+#include "bus-caller.h"
+#include "bus-deadline.h"
+#include "bus-properties.h"
+#include "executor.h"
+#include "stacks.h"
+#include "tap.h"
+
+/* ---- properties ---- */
+
+static void get_name(void *data, PropertyValue *v)
+{
+        (void)data;
+        v->s = "me";
+}
+
+static void get_count(void *data, PropertyValue *v)
+{
+        v->u = *(unsigned *)data;
+}
+
+static const Property props[] = {
+        { "Name", DBUS_TYPE_STRING, get_name },
+        { "Count", DBUS_TYPE_UINT32, get_count },
+};
+static const PropertyTable table = { "a.B", props, ARRAY_SIZE(props) };
+
+static int run_prop(int (*fn)(const PropertyTable *, void *, Call *), DBusMessage *m, void *data,
+                    DBusMessage **reply)
+{
+        Call c = { .msg = m, .reply = dbus_message_new_method_return(m) };
+        int r = fn(&table, data, &c);
+
+        *reply = c.reply;
+        free(c.error_text);
+        return r;
+}
+
+static DBusMessage *get_call(const char *method, const char *iface, const char *name)
+{
+        DBusMessage *m = dbus_message_new_method_call("x.y", "/o", "org.freedesktop.DBus.Properties",
+                                                      method);
+
+        dbus_message_set_serial(m, 7);
+        if (name)
+                dbus_message_append_args(m, DBUS_TYPE_STRING, &iface, DBUS_TYPE_STRING, &name,
+                                         DBUS_TYPE_INVALID);
+        else
+                dbus_message_append_args(m, DBUS_TYPE_STRING, &iface, DBUS_TYPE_INVALID);
+        return m;
+}
+
+static void test_properties(void)
+{
+        unsigned count = 5;
+        DBusMessage *m, *reply;
+        DBusMessageIter it, v, dict;
+        dbus_uint32_t got = 0;
+        int n = 0;
+
+        m = get_call("Get", "a.B", "Count");
+        ok(run_prop(properties_get, m, &count, &reply) == 0, "Get of a known property");
+        dbus_message_iter_init(reply, &it);
+        dbus_message_iter_recurse(&it, &v);
+        dbus_message_iter_get_basic(&v, &got);
+        ok(got == 5, "reads its getter live (%u)", got);
+        dbus_message_unref(reply);
+        dbus_message_unref(m);
+
+        m = get_call("Get", "a.B", "Nope");
+        ok(run_prop(properties_get, m, &count, &reply) == BUS_E_UNKNOWN_PROPERTY, "unknown property");
+        dbus_message_unref(reply);
+        dbus_message_unref(m);
+        m = get_call("Get", "z.Z", "Count");
+        ok(run_prop(properties_get, m, &count, &reply) == BUS_E_UNKNOWN_INTERFACE, "unknown interface");
+        dbus_message_unref(reply);
+        dbus_message_unref(m);
+
+        m = get_call("GetAll", "", NULL);
+        ok(run_prop(properties_get_all, m, &count, &reply) == 0, "GetAll of the empty interface");
+        dbus_message_iter_init(reply, &it);
+        dbus_message_iter_recurse(&it, &dict);
+        while (dbus_message_iter_get_arg_type(&dict) == DBUS_TYPE_DICT_ENTRY) {
+                n++;
+                dbus_message_iter_next(&dict);
+        }
+        ok(n == 2, "lists every property of the table (%d)", n);
+        dbus_message_unref(reply);
+        dbus_message_unref(m);
+
+        m = dbus_message_new_method_call("x.y", "/o", "org.freedesktop.DBus.Properties", "Set");
+        dbus_message_set_serial(m, 8);
+        {
+                const char *i = "a.B", *p = "Name";
+                DBusMessageIter a, var;
+                const char *val = "x";
+
+                dbus_message_iter_init_append(m, &a);
+                dbus_message_iter_append_basic(&a, DBUS_TYPE_STRING, &i);
+                dbus_message_iter_append_basic(&a, DBUS_TYPE_STRING, &p);
+                dbus_message_iter_open_container(&a, DBUS_TYPE_VARIANT, "s", &var);
+                dbus_message_iter_append_basic(&var, DBUS_TYPE_STRING, &val);
+                dbus_message_iter_close_container(&a, &var);
+        }
+        ok(run_prop(properties_set, m, &count, &reply) == BUS_E_PROPERTY_READ_ONLY, "Set: read-only");
+        dbus_message_unref(reply);
+        dbus_message_unref(m);
+}
+
+/* ---- caller check ---- */
+
+static char asked[8][32];
+static int n_asked;
+static DBusMessage *delivered[8];
+static bool verdicts[8];
+static int n_delivered;
+
+static int fake_lookup(void *data, const char *sender)
+{
+        (void)data;
+        snprintf(asked[n_asked++], sizeof(asked[0]), "%s", sender);
+        return 0;
+}
+
+static void fake_deliver(void *data, DBusMessage *m, bool allowed)
+{
+        (void)data;
+        delivered[n_delivered] = dbus_message_ref(m);
+        verdicts[n_delivered++] = allowed;
+}
+
+static DBusMessage *from(const char *sender, dbus_uint32_t serial)
+{
+        DBusMessage *m = dbus_message_new_method_call("x.y", "/o", "a.B", "M");
+
+        dbus_message_set_sender(m, sender);
+        dbus_message_set_serial(m, serial);
+        return m;
+}
+
+static void test_caller_check(void)
+{
+        const CallerCheckOps ops = { .lookup = fake_lookup, .deliver = fake_deliver };
+        uid_t allow[] = { 1234 };
+        CallerCheck *cc;
+        DBusMessage *m[4];
+
+        ok(caller_check_new(&cc, &ops, 1000, allow, 1) == 0, "caller check made");
+        for (int i = 0; i < 3; i++)
+                m[i] = from(":1.7", (dbus_uint32_t)(i + 1));
+        ok(caller_check_message(cc, m[0], true) == CALLER_HELD, "a new sender's call is held");
+        ok(caller_check_message(cc, m[1], false) == CALLER_HELD,
+           "and so is its next message, even one that needs no check (order)");
+        ok(caller_check_message(cc, m[2], true) == CALLER_HELD, "and the one after");
+        ok(n_asked == 1 && strcmp(asked[0], ":1.7") == 0, "the bus is asked once");
+        ok(n_delivered == 0, "nothing goes on before the answer (no timeout denies)");
+        caller_check_answer(cc, ":1.7", CALLER_LOOKUP_OK, 1000);
+        ok(n_delivered == 3 && verdicts[0] && verdicts[2] &&
+           dbus_message_get_serial(delivered[0]) == 1 && dbus_message_get_serial(delivered[2]) == 3,
+           "the answer releases them in order, allowed");
+        m[3] = from(":1.7", 9);
+        ok(caller_check_message(cc, m[3], true) == CALLER_ALLOWED, "the verdict is kept");
+        dbus_message_unref(m[3]);
+
+        m[3] = from(":1.8", 10);
+        ok(caller_check_message(cc, m[3], true) == CALLER_HELD, "another sender is asked about");
+        caller_check_answer(cc, ":1.8", CALLER_LOOKUP_OK, 65534);
+        ok(n_delivered == 4 && !verdicts[3], "a stranger's uid: denied");
+        dbus_message_unref(m[3]);
+        m[3] = from(":1.8", 11);
+        ok(caller_check_message(cc, m[3], false) == CALLER_ALLOWED,
+           "a denied sender may still read properties");
+        ok(caller_check_message(cc, m[3], true) == CALLER_DENIED, "but not call methods");
+        dbus_message_unref(m[3]);
+
+        m[3] = from(":1.9", 12);
+        caller_check_message(cc, m[3], true);
+        caller_check_answer(cc, ":1.9", CALLER_LOOKUP_OK, 1234);
+        ok(n_delivered == 5 && verdicts[4], "allow_uids are allowed");
+        dbus_message_unref(m[3]);
+
+        m[3] = from(":1.10", 13);
+        caller_check_message(cc, m[3], true);
+        caller_check_answer(cc, ":1.10", CALLER_LOOKUP_GONE, 0);
+        ok(n_delivered == 5 && caller_check_size(cc) == 3, "a sender that left: its messages dropped");
+        dbus_message_unref(m[3]);
+        caller_check_forget(cc, ":1.7");
+        ok(caller_check_size(cc) == 2, "forgotten when it leaves the bus");
+
+        for (int i = 0; i < 3; i++)
+                dbus_message_unref(m[i]);
+        for (int i = 0; i < n_delivered; i++)
+                dbus_message_unref(delivered[i]);
+        caller_check_free(cc);
+}
+
+/* ---- deadlines ---- */
+
+static void test_deadlines(void)
+{
+        Deadlines d = { .grace = 2 };
+        uint64_t id = 0;
+
+        ok(deadlines_next(&d) == UINT64_MAX, "nothing due at first");
+        deadlines_started(&d, 3, 1000000, 0.5);
+        ok(deadlines_next(&d) == 1500000, "a timeout is due at start + timeout");
+        ok(deadlines_check(&d, 1400000, true, &id) == DEADLINE_NONE, "not before");
+        ok(deadlines_check(&d, 1500000, true, &id) == DEADLINE_INTERRUPT && id == 3,
+           "then: interrupt that execution");
+        ok(deadlines_check(&d, 1600000, true, &id) == DEADLINE_NONE, "once");
+        deadlines_started(&d, 4, 2000000, 0);
+        ok(deadlines_next(&d) == UINT64_MAX, "timeout 0 is never");
+        deadlines_started(&d, 5, 2000000, 1);
+        deadlines_finished(&d, 5);
+        ok(deadlines_next(&d) == UINT64_MAX, "a finished execution's timeout goes");
+
+        ok(deadlines_shutdown(&d, 10000000), "shutdown begins");
+        ok(!deadlines_shutdown(&d, 10000001), "once");
+        ok(deadlines_next(&d) == 12000000, "grace is due after shutdown_grace");
+        ok(deadlines_check(&d, 12000000, true, &id) == DEADLINE_EXIT,
+           "an execution that ignores its interrupt: exit when grace ends");
+        d = (Deadlines){ .grace = 0.5 };
+        deadlines_shutdown(&d, 0);
+        ok(deadlines_check(&d, 500000, false, &id) == DEADLINE_NONE && d.grace_final &&
+           deadlines_next(&d) == 1500000,
+           "nothing runs: finalization gets as long again, at least 1 s");
+        ok(deadlines_check(&d, 1500000, false, &id) == DEADLINE_EXIT, "then exit anyway");
+}
+
+/* ---- executor ---- */
+
+typedef struct Fake {
+        void (*fn)(void *);
+        void *arg;
+        int posted, interrupts, started;
+        Execution *finished[8];
+        int n_finished;
+} Fake;
+
+static int f_post(void *data, void (*fn)(void *), void *arg)
+{
+        Fake *f = data;
+
+        f->fn = fn;
+        f->arg = arg;
+        f->posted++;
+        return 0;
+}
+
+static void f_run(void *data, Execution *e)
+{
+        (void)data;
+        e->success = true;
+}
+
+static void f_interrupt(void *data)
+{
+        ((Fake *)data)->interrupts++;
+}
+
+static void f_started(void *data, Execution *e)
+{
+        (void)e;
+        ((Fake *)data)->started++;
+}
+
+static void f_finished(void *data, Execution *e)
+{
+        Fake *f = data;
+
+        f->finished[f->n_finished++] = e;
+}
+
+static Execution *code(const char *text)
+{
+        Execution *e;
+
+        execution_new(&e, EXECUTION_CODE, 1000);
+        execution_set_code(e, text);
+        return e;
+}
+
+static void test_executor(void)
+{
+        Fake f = { 0 };
+        const ExecutorOps ops = { &f, f_post, f_run, f_interrupt, f_started, f_finished };
+        Executor *x;
+        Execution *a, *b, *c, *big;
+
+        ok(executor_new(&x, &ops, 2, 100) == 0, "executor with limit 2, 100 bytes");
+        a = code("a");
+        b = code("b");
+        c = code("c");
+        ok(executor_submit(x, a) == 0 && a->id == 1, "ids start at 1");
+        ok(executor_submit(x, b) == 0 && b->id == 2 && f.posted == 2, "one post per execution");
+        ok(executor_submit(x, c) == EXECUTOR_E_QUEUE_FULL, "the third waiting one is QueueFull");
+        ok(executor_queue_length(x) == 2, "two wait");
+        ok(executor_cancel(x, 2, EXECUTION_E_CANCELLED) && f.n_finished == 1 &&
+           f.finished[0] == b && b->status == EXECUTION_E_CANCELLED,
+           "Cancel takes a waiting one out and reports it finished");
+        ok(!executor_cancel(x, 2, EXECUTION_E_CANCELLED), "only once");
+        big = code("0123456789012345678901234567890123456789012345678901234567890123456789"
+                   "0123456789012345678901234567890123456789");
+        ok(executor_submit(x, big) == EXECUTOR_E_QUEUE_FULL, "past queue_bytes: QueueFull");
+        execution_free(big);
+        ok(!executor_interrupt(x, 0), "nothing runs: no interrupt");
+        f.fn(f.arg);
+        ok(f.started == 1 && f.n_finished == 2 && f.finished[1] == a && a->success,
+           "the GUI thread runs the oldest");
+        ok(executor_running(x) == 0, "and nothing runs after it");
+        ok(executor_submit(x, c) == 0 && c->id == 3, "ids are never reused");
+        executor_shutdown(x);
+        ok(f.n_finished == 3 && c->status == EXECUTION_E_SHUTTING_DOWN, "shutdown refuses what waits");
+        ok(executor_submit(x, code("d")) == EXECUTOR_E_SHUTTING_DOWN, "and what comes");
+        for (int i = 0; i < f.n_finished; i++)
+                execution_free(f.finished[i]);
+        executor_free(x);
+}
+
+/* ---- Stacks' formatting ---- */
+
+static void test_stacks_format(void)
+{
+        const char *dump =
+                "Thread 0x00000000000000aa (most recent call first):\n"
+                "  File \"/w.py\", line 4 in wait\n"
+                "  File \"/w.py\", line 9 in worker\n"
+                "\n"
+                "Current thread 0x00000000000000bb (most recent call first):\n"
+                "  <no Python frame>\n"
+                "\n"
+                "Thread 0x00000000000000cc (most recent call first):\n"
+                "  File \"<guiloop 3>\", line 2 in spin\n"
+                "  File \"<guiloop 3>\", line 3 in <module>\n";
+        char *t = stacks_format(dump, 0xcc, 0xbb);
+
+        ok(t && strncmp(t, "Thread 0xcc (GUI thread) (most recent call last):\n"
+                           "  File \"<guiloop 3>\", line 3, in <module>\n"
+                           "  File \"<guiloop 3>\", line 2, in spin\n", 120) == 0,
+           "GUI thread first, most recent call last: %s", t ? t : "(null)");
+        ok(t && strstr(t, "Thread 0xaa (most recent call last):\n  File \"/w.py\", line 9, in worker\n"),
+           "then the others");
+        ok(t && !strstr(t, "0xbb"), "the skipped thread is left out");
+        free(t);
+}
+
+int main(void)
+{
+        test_properties();
+        test_caller_check();
+        test_deadlines();
+        test_executor();
+        test_stacks_format();
+        return tap_done();
+}

@@ -238,15 +238,6 @@ def test_monitor_sees_another_clients_output(daemon, guiloopctl, ctl_env):
         assert mon.wait(5) == CTL_OK
 
 
-def test_monitor_without_subscribe_says_so(daemon, guiloopctl, ctl_env):
-    if "Subscribe" in _members(daemon):
-        pytest.skip("this guiloopd has Subscribe")
-    p = run_ctl(["monitor"], ctl_env)
-    assert p.returncode == CTL_BUS, describe(p)
-    assert p.stderr == "guiloopctl: org.guiloop.GuiLoop1 has no Subscribe method " \
-                       "(an older guiloopd?)\n", describe(p)
-
-
 def test_stacks_shows_where_the_gui_thread_is(daemon, guiloopctl, ctl_env):
     require(daemon, "Stacks")
     daemon.execute_bg("import time\ndef stuck_here():\n    time.sleep(5)\nstuck_here()")
@@ -263,3 +254,17 @@ def test_help_names_the_console_monitor_and_stacks(guiloopctl, cli_env):
     for word in ["console", "monitor", "stacks", "Ctrl-D", "history", "cancels"]:
         assert word in p.stdout, f"{word!r} missing from --help:\n{p.stdout}"
     assert "Usage: guiloopctl [OPTION]... [COMMAND [ARG]...]" in p.stdout
+
+
+def test_exec_says_when_the_daemon_dies_under_it(daemon, guiloopctl, ctl_env, tmp_path):
+    ready = tmp_path / "ready"
+    proc = subprocess.Popen(
+        [str(GUILOOPCTL), "exec", f"import time; open({str(ready)!r}, 'w').close(); "
+                                  "time.sleep(60)"],
+        env=ctl_env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True)
+    poll(ready.exists, 10, what="the code to start")
+    daemon.stop(signal.SIGKILL)
+    out, err = proc.communicate(timeout=10)
+    assert proc.returncode == CTL_BUS, (out, err)
+    assert re.fullmatch(r"guiloopctl: guiloopd left the bus while execution \d+ ran\n", err), err

@@ -47,7 +47,8 @@ typedef struct Console {
         uint64_t next_id; /* N of In [N], from the daemon's counters */
         uint64_t shown_id; /* the N the prompt shows */
         bool first_line;  /* the prompt is In [N], not ...: */
-        char prompt[64];
+        char prompt[128];
+        bool colour;
         mbstate_t mb;
 } Console;
 
@@ -323,17 +324,45 @@ static void history_save(Console *con)
 
 /* -- reading one input ("cell") ---------------------------------------------- */
 
+/* IPython's colours: In green with a bold number, Out red.  PROMPT_ESC
+ * brackets what takes no room on the screen, for libedit's arithmetic. */
+#define PROMPT_ESC "\1"
+#define GREEN "\033[32m"
+#define BOLD_GREEN "\033[1;32m"
+#define RED "\033[31m"
+#define BOLD_RED "\033[1;31m"
+#define PLAIN "\033[0m"
+
 static void set_prompt(Console *con, bool first)
 {
         char in[32];
-        int width = snprintf(in, sizeof(in), "In [%" PRIu64 "]: ", next_id(con));
+        uint64_t n = next_id(con);
+        int width = snprintf(in, sizeof(in), "In [%" PRIu64 "]: ", n);
 
         con->first_line = first;
-        con->shown_id = next_id(con);
-        if (first)
+        con->shown_id = n;
+        if (first && con->colour)
+                snprintf(con->prompt, sizeof(con->prompt),
+                         PROMPT_ESC GREEN PROMPT_ESC "In [" PROMPT_ESC BOLD_GREEN PROMPT_ESC
+                         "%" PRIu64 PROMPT_ESC PLAIN GREEN PROMPT_ESC "]: " PROMPT_ESC PLAIN
+                         PROMPT_ESC, n);
+        else if (first)
                 snprintf(con->prompt, sizeof(con->prompt), "%s", in);
+        else if (con->colour)
+                snprintf(con->prompt, sizeof(con->prompt),
+                         "%*s" PROMPT_ESC GREEN PROMPT_ESC "...: " PROMPT_ESC PLAIN PROMPT_ESC,
+                         width - 5, "");
         else
                 snprintf(con->prompt, sizeof(con->prompt), "%*s...: ", width - 5, "");
+}
+
+/* Colour on a terminal that has it, unless $NO_COLOR (no-color.org). */
+static bool want_colour(void)
+{
+        const char *term = getenv("TERM"), *no = getenv("NO_COLOR");
+
+        return isatty(STDOUT_FILENO) && term && term[0] && strcmp(term, "dumb") != 0 &&
+               !(no && no[0]);
 }
 
 static bool blank(const char *s)
@@ -492,8 +521,11 @@ static void show_outcome(Console *con, int r, Outcome *o)
         if ((r == EXIT_OK || r == EXIT_FAILED) && o->result && o->result[0]) {
                 uint64_t id = o->id ? o->id : next_id(con);
 
-                printf("Out[%" PRIu64 "]: %s%s\n", id, strchr(o->result, '\n') ? "\n" : "",
-                       o->result);
+                if (con->colour)
+                        printf(RED "Out[" BOLD_RED "%" PRIu64 PLAIN RED "]: " PLAIN, id);
+                else
+                        printf("Out[%" PRIu64 "]: ", id);
+                printf("%s%s\n", strchr(o->result, '\n') ? "\n" : "", o->result);
                 fflush(stdout);
         }
         if (o->id && o->id + 1 > con->next_id)
@@ -674,7 +706,7 @@ static int setup_editline(Console *con)
         el_set(con->el, EL_CLIENTDATA, con);
         el_set(con->el, EL_EDITOR, "emacs");
         el_set(con->el, EL_SIGNAL, 1);
-        el_set(con->el, EL_PROMPT, prompt_fn);
+        el_set(con->el, EL_PROMPT_ESC, prompt_fn, '\1');
         el_set(con->el, EL_HIST, history, con->hist);
         el_set(con->el, EL_GETCFN, console_getc);
         el_set(con->el, EL_ADDFN, "guiloop-interrupt", "drop the input (Ctrl-C)",
@@ -711,6 +743,7 @@ int cmd_console(Client *c, char **args _unused_, int n _unused_)
                 return EXIT_USAGE;
         }
         setlocale(LC_CTYPE, "");
+        con.colour = want_colour();
         con.comp.c = c;
         live_init(&con.live, c);
         con.live.show_background = true;

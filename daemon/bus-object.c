@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <glib.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/timerfd.h>
@@ -39,11 +40,14 @@
 typedef enum EventType {
         EVENT_STARTED,
         EVENT_FINISHED,
+        EVENT_BACKGROUND,
 } EventType;
 
 typedef struct Event {
         EventType type;
-        Execution *execution;
+        Execution *execution; /* STARTED, FINISHED */
+        int stream;           /* BACKGROUND */
+        char *text;           /* BACKGROUND: valid UTF-8 */
 } Event;
 
 typedef enum Origin {
@@ -88,6 +92,8 @@ struct BusObject {
         int started_fd; /* timerfd: an execution has run for STARTED_NOTICE_USEC */
         int output_fd;  /* timerfd: output is waiting to be signalled */
         Queue *events;  /* Event *, from any thread */
+        pthread_mutex_t python_lock; /* held while Stacks reads Python's thread states */
+        bool python_gone;
 
         /* Everything below belongs to the bus thread. */
         CallerCheck *callers;
@@ -424,7 +430,7 @@ static void execution_finished(BusObject *o, Execution *e)
 
 static void push_event(BusObject *o, EventType type, Execution *e)
 {
-        Event *ev = malloc(sizeof(*ev));
+        Event *ev = calloc(1, sizeof(*ev));
 
         if (ev) {
                 ev->type = type;
@@ -463,6 +469,25 @@ void bus_object_finished(BusObject *o, Execution *e)
         (void)!write(o->s.wake_fd, &one, sizeof(one));
 }
 
+void bus_object_background_output(BusObject *o, int stream, const char *text, size_t len)
+{
+        Event *ev = calloc(1, sizeof(*ev));
+        uint64_t one = 1;
+
+        if (!ev || !(ev->text = text_escape(text, len))) {
+                free(ev);
+                return; /* background output is best effort: it is in the log too */
+        }
+        ev->type = EVENT_BACKGROUND;
+        ev->stream = stream == OUTPUT_STDERR ? OUTPUT_STDERR : OUTPUT_STDOUT;
+        if (queue_push(o->events, ev) < 0) {
+                free(ev->text);
+                free(ev);
+                return;
+        }
+        (void)!write(o->s.wake_fd, &one, sizeof(one));
+}
+
 static void process_events(BusObject *o)
 {
         Event *ev;
@@ -470,8 +495,13 @@ static void process_events(BusObject *o)
         while ((ev = queue_pop(o->events))) {
                 if (ev->type == EVENT_STARTED)
                         execution_started(o, ev->execution);
-                else
+                else if (ev->type == EVENT_FINISHED)
                         execution_finished(o, ev->execution);
+                else
+                        /* No execution: its Submit caller is nobody, subscribers get it. */
+                        send_output(o, NULL, 0, ev->stream == OUTPUT_STDERR ? "stderr" : "stdout",
+                                    ev->text);
+                free(ev->text);
                 free(ev);
         }
 }
@@ -982,13 +1012,27 @@ static int on_is_complete(void *data, Call *c)
         return ask_assist(data, c, ASSIST_IS_COMPLETE, code, -1);
 }
 
+void bus_object_python_gone(BusObject *o)
+{
+        pthread_mutex_lock(&o->python_lock);
+        o->python_gone = true;
+        pthread_mutex_unlock(&o->python_lock);
+}
+
 static int on_stacks(void *data, Call *c)
 {
         BusObject *o = data;
-        _cleanup_(freep) char *dump = stacks_dump(o->s.gui_thread,
-                                                  o->s.assist ? assist_thread_id(o->s.assist) : 0);
-        _cleanup_(freep) char *text = dump ? text_escape(dump, strlen(dump)) : NULL;
-        const char *t = text;
+        _cleanup_(freep) char *dump = NULL;
+        _cleanup_(freep) char *text = NULL;
+        const char *t;
+
+        /* Never while Python is being finalized: the thread states go away. */
+        pthread_mutex_lock(&o->python_lock);
+        dump = o->python_gone ? strdup("") :
+               stacks_dump(o->s.gui_thread, o->s.assist ? assist_thread_id(o->s.assist) : 0);
+        pthread_mutex_unlock(&o->python_lock);
+        text = dump ? text_escape(dump, strlen(dump)) : NULL;
+        t = text;
 
         if (!t)
                 return -ENOMEM;
@@ -1371,6 +1415,7 @@ int bus_object_new(BusObject **out, const BusObjectSetup *setup)
         o->output_fd = -1;
         o->deadlines.grace = setup->config->shutdown_grace;
         o->gone_log = (RateLimit)RATELIMIT_INIT(10 * 1000000u, 5);
+        pthread_mutex_init(&o->python_lock, NULL);
         g_queue_init(&o->kept);
         g_queue_init(&o->pending);
         o->jobs = g_hash_table_new_full(id_hash, id_equal, NULL, job_free);
@@ -1415,6 +1460,7 @@ BusObject *bus_object_free(BusObject *o)
                 while ((ev = queue_pop(o->events))) {
                         if (ev->type == EVENT_FINISHED)
                                 execution_free(ev->execution);
+                        free(ev->text);
                         free(ev);
                 }
                 queue_free(o->events);
@@ -1434,6 +1480,7 @@ BusObject *bus_object_free(BusObject *o)
                 close(o->started_fd);
         if (o->output_fd >= 0)
                 close(o->output_fd);
+        pthread_mutex_destroy(&o->python_lock);
         free(o);
         return NULL;
 }

@@ -51,6 +51,18 @@ DEFINE_CLEANUP(BusObject *, bus_object_free);
 void bus_object_started(BusObject *o, Execution *e);
 void bus_object_finished(BusObject *o, Execution *e);
 
+/*
+ * Background output (printed while no execution of its own runs), any
+ * thread: sent as Output with execution 0 to subscribers only.
+ */
+void bus_object_background_output(BusObject *o, int stream, const char *text, size_t len);
+
+/*
+ * Main thread, before Python is finalized: Stacks (which reads Python's
+ * thread states without the GIL) answers empty from now on.
+ */
+void bus_object_python_gone(BusObject *o);
+
 /* The loop: fds the object wants polled (at most BUS_OBJECT_MAX_FDS), then what they found. */
 #define BUS_OBJECT_MAX_FDS 3
 size_t bus_object_poll_fds(BusObject *o, struct pollfd *fds);

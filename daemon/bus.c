@@ -335,6 +335,15 @@ int bus_new(Bus **out, const char *name, const BusObjectSetup *setup, char *err,
         if (!b->conn)
                 return BUS_E_CONNECT;
         dbus_connection_set_exit_on_disconnect(b->conn, FALSE);
+        /*
+         * libdbus stops reading once the messages it handed out and that are
+         * still alive pass 63 MB.  Queued executions keep no message, but a
+         * new caller's messages are held while the bus says who it is, and
+         * that answer comes on this same socket: three new callers' 30 MB
+         * Executes held at once stopped the reading for good (measured).
+         * Allow far more than anything the bus forwards (128 MB a message).
+         */
+        dbus_connection_set_max_received_size(b->conn, 1024L * 1024 * 1024);
 
         s.conn = b->conn;
         s.name = b->name;

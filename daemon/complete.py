@@ -28,6 +28,7 @@ _type_mro = type.__dict__["__mro__"].__get__
 _type_name = type.__dict__["__qualname__"].__get__
 _type_module = type.__dict__["__module__"].__get__
 _SAFE_GETSET = (types.GetSetDescriptorType, types.MemberDescriptorType)
+_SCALARS = (int, float, complex, bool, str, bytes, type(None))
 _MISSING = object()
 
 
@@ -301,10 +302,38 @@ def _signature(obj):
         sig = inspect.signature(target)
     except (TypeError, ValueError):
         return None
+    params = list(sig.parameters.values())
     if target is not obj:
-        params = list(sig.parameters.values())[1:]
-        sig = sig.replace(parameters=params)
-    return str(sig)
+        params = params[1:]
+    return _format_signature(params)
+
+
+def _safe_repr(v):
+    """repr() of a default only for built-in scalars: a user __repr__ never runs."""
+    if type(v) in _SCALARS:
+        return repr(v)[:80]
+    t = type(v)
+    return f"<{_type_name(t)}>"
+
+
+def _format_signature(params):
+    out, kw_only_marked = [], False
+    for i, p in enumerate(params):
+        if p.kind == p.POSITIONAL_ONLY and (i + 1 == len(params) or
+                                            params[i + 1].kind != p.POSITIONAL_ONLY):
+            suffix = ", /"
+        else:
+            suffix = ""
+        if p.kind == p.KEYWORD_ONLY and not kw_only_marked:
+            out.append("*")
+            kw_only_marked = True
+        text = {p.VAR_POSITIONAL: "*", p.VAR_KEYWORD: "**"}.get(p.kind, "") + p.name
+        if p.kind == p.VAR_POSITIONAL:
+            kw_only_marked = True
+        if p.default is not p.empty:
+            text += "=" + _safe_repr(p.default)
+        out.append(text + suffix)
+    return "(" + ", ".join(out) + ")"
 
 
 def _doc(obj):
@@ -318,10 +347,14 @@ def _doc(obj):
         d = _instance_dict(obj).get("__doc__", _MISSING)
         if d is _MISSING:
             d = _static_lookup(_mro(obj), "__doc__")
+            if type(d) in _SAFE_GETSET:  # a C slot (builtins): reading it runs no Python
+                try:
+                    d = d.__get__(obj, type(obj))
+                except Exception:
+                    d = None
     return d if type(d) is str else None
 
 
-_SCALARS = (int, float, complex, bool, str, bytes, type(None))
 _CONTAINERS = (list, tuple, dict, set, frozenset)
 
 

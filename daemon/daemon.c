@@ -310,8 +310,10 @@ int daemon_run(Config *config, const char *plugin_dir)
                 }
         }
 
-        /* The assist thread lets go of Python before it is finalized. */
+        /* The assist thread lets go of Python before it is finalized, Stacks too. */
         assist_stop(d.assist);
+        if (d.bus)
+                bus_object_python_gone(bus_object(d.bus));
         /* Python goes first: atexit handlers may still touch the toolkit. */
         d.python = python_free(d.python);
         signals_uninstall();

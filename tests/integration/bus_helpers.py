@@ -37,6 +37,12 @@ class Listener:
         self.lock = threading.Lock()
         self.cond = threading.Condition(self.lock)
         self.conn.add_filter(self._filter)
+        # A match rule for the interface's signals: had the daemon broadcast them, this
+        # connection would get them too, so "received nothing" means something.
+        self.conn.call_sync("org.freedesktop.DBus", "/org/freedesktop/DBus",
+                            "org.freedesktop.DBus", "AddMatch",
+                            GLib.Variant("(s)", (f"type='signal',interface='{IFACE}'",)),
+                            None, Gio.DBusCallFlags.NONE, 10000, None)
 
     def _filter(self, conn, msg, incoming):
         if (incoming and msg.get_message_type() == Gio.DBusMessageType.SIGNAL and

@@ -21,6 +21,9 @@ class Trap:
         calls.append('getattr ' + name); time.sleep(2); raise RuntimeError('getattr ran')
     def __dir__(self):
         calls.append('dir'); time.sleep(2); raise RuntimeError('dir ran')
+    def __repr__(self):
+        calls.append('repr'); time.sleep(2); return 'Trap()'
+
     def method(self, a, b=2):
         """Does the thing."""
 class Meta(type):
@@ -33,6 +36,8 @@ trap.inst_attr = 3
 config = {'alpha': 1, 'beta': 2, 3: 'x'}
 def greet(name, punctuation='!'):
     """Say hello."""
+def risky(x=None, y=trap):
+    pass
 '''
 
 
@@ -108,6 +113,10 @@ def test_inspect(daemon):
     assert daemon.call("Inspect", "si", ["trap.prop", -1])[0] is False
     assert daemon.call("Inspect", "si", ["trap.missing", -1])[0] is False
     assert daemon.call("Inspect", "si", ["no_such_name", -1]) == (False, "")
+    found, text = daemon.call("Inspect", "si", ["risky", -1])
+    assert found and "Signature: risky(x=None, y=<Trap>)" in text, text
+    found, text = daemon.call("Inspect", "si", ["len", -1])
+    assert found and "Return the number of items" in text, text
     assert daemon.value("calls") == [], "inspection ran user code"
 
 

@@ -8,7 +8,7 @@ import dbus
 import pytest
 
 from bus_helpers import Listener, submit
-from helpers import ERR, IFACE, OBJECT_PATH
+from helpers import DBUS_ERR, ERR, IFACE, NOBODY, OBJECT_PATH, call_as_user
 
 pytestmark = pytest.mark.core
 
@@ -250,7 +250,8 @@ def test_busctl_submit_then_wait_30s(daemon, bus_address):
                         IFACE, "Wait", "t", str(eid)],
                        capture_output=True, text=True, env=env, timeout=70)
     assert p.returncode == 0, p.stderr
-    assert p.stdout.strip() == 'bsss true "\'slept\'" "" ""', p.stdout
+    # busctl prints the string with its quotes escaped: "\'slept\'"
+    assert p.stdout.strip().replace("\\", "") == 'bsss true "\'slept\'" "" ""', p.stdout
 
 
 @pytest.mark.parametrize("member,sig,args", [
@@ -261,3 +262,25 @@ def test_busctl_submit_then_wait_30s(daemon, bus_address):
 ])
 def test_wrong_signatures(daemon, member, sig, args):
     assert daemon.call_error(member, sig, args) == "org.freedesktop.DBus.Error.InvalidArgs"
+
+
+def test_subscribe_is_checked_like_any_method(daemon, bus_address):
+    for member in ("Subscribe", "Submit", "Wait", "Cancel", "Complete", "Stacks"):
+        sig, args = {"Submit": ("sa{sv}", ["1", {}]), "Wait": ("t", [1]), "Cancel": ("t", [1]),
+                     "Complete": ("si", ["x", -1])}.get(member, ("", []))
+        r = call_as_user(NOBODY, bus_address, daemon.name, member, sig, args)
+        assert r.get("error") == DBUS_ERR + "AccessDenied", (member, r)
+
+
+def test_shutdown_answers_queued_submits(daemon, listener):
+    li = listener()
+    running = submit(li, "import time\ntime.sleep(30)")
+    daemon.wait_busy()
+    queued = submit(li, "'never runs'")
+    daemon.wait_queue(1)
+    li.call("Shutdown")
+    fin = li.wait_finished(queued, 10)
+    assert fin[1] is False
+    fin = li.wait_finished(running, 10)
+    assert fin[1] is False and "KeyboardInterrupt" in li.output(running, "stderr")
+    assert daemon.wait(15) == 0

@@ -139,10 +139,10 @@ def test_inspect_len(console, daemon):
     require(daemon, "Inspect")
     console.line("len?")
     s = console.wait_prompt(2)
-    # What IPython shows: the type and the signature (the docstring where the
-    # daemon finds one).
+    # What IPython shows: the type, the signature, the docstring.
     assert "builtin_function_or_method" in s, s
     assert "len(obj, /)" in s, s
+    assert "Return the number of items in a container." in s, s
 
 
 @pytest.mark.core

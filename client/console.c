@@ -451,6 +451,13 @@ static bool special(const char *line)
         return line[0] == '%' || (n > 1 && line[n - 1] == '?') || line[0] == '?';
 }
 
+static bool typed_ahead(void)
+{
+        struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
+
+        return poll(&p, 1, 0) > 0 && (p.revents & POLLIN);
+}
+
 /* One input, over as many lines as IsComplete wants; *out is its text. */
 static CellEnd read_cell(Console *con, char **out)
 {
@@ -467,7 +474,9 @@ static CellEnd read_cell(Console *con, char **out)
 
                 set_prompt(con, first);
                 con->comp.before = cell.s;
-                if (indent && indent[0])
+                /* Keys already waiting are a paste, which brings its own
+                 * indentation: the suggested one would double it. */
+                if (indent && indent[0] && !typed_ahead())
                         el_push(con->el, indent);
                 con->at_prompt = true;
                 got = el_gets(con->el, &count);

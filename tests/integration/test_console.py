@@ -296,3 +296,13 @@ def test_daemon_restart_is_said_and_survived(terminal, console_env, start_daemon
     t.wait_for(r"^\[guiloopd is back")
     t.line("'after'")
     t.wait_for(r"^Out\[1\]: 'after'$")
+
+
+@pytest.mark.core
+def test_a_pasted_block_keeps_its_own_indentation(console, daemon):
+    require(daemon, "IsComplete")
+    # All at once, as a terminal delivers a paste: no indentation is added.
+    console.type("if True:\n    pasted = [1]\n    pasted.append(2)\nlen(pasted)\n")
+    s = console.wait_for(r"^Out\[\d+\]: 2$")
+    assert "   ...:     pasted.append(2)\n" in s, s
+    assert "        pasted" not in s, s

@@ -172,6 +172,8 @@ static void send_output(BusObject *o, Job *j, uint64_t id, const char *stream, c
         DBusMessage *sig = dbus_message_new_signal(GUILOOP_OBJECT_PATH, GUILOOP_INTERFACE, "Output");
         dbus_uint64_t eid = id;
         const char *owner = j && j->origin == ORIGIN_SUBMIT && j->stream ? j->owner : NULL;
+        /* An Execute or RunFile caller gets its output once, in the reply. */
+        const char *skip = j && j->origin != ORIGIN_SUBMIT ? j->owner : owner;
         GHashTableIter it;
         gpointer key;
 
@@ -188,7 +190,7 @@ static void send_output(BusObject *o, Job *j, uint64_t id, const char *stream, c
                 send_signal_to(o, sig, owner);
         g_hash_table_iter_init(&it, o->subscribers);
         while (g_hash_table_iter_next(&it, &key, NULL))
-                if (!owner || strcmp(owner, key) != 0)
+                if (!skip || strcmp(skip, key) != 0)
                         send_signal_to(o, sig, key);
         dbus_message_unref(sig);
 }
@@ -251,6 +253,8 @@ static void emit_finished(BusObject *o, Job *j)
 {
         DBusMessage *full = finished_signal(j, true), *bare = finished_signal(j, false);
         const char *owner = j->origin == ORIGIN_SUBMIT ? j->owner : NULL;
+        /* An Execute or RunFile caller has the reply: no Finished for it. */
+        const char *skip = j->owner;
         GHashTableIter it;
         gpointer key, value;
 
@@ -263,7 +267,7 @@ static void emit_finished(BusObject *o, Job *j)
                         Subscriber *s = value;
                         bool got_all = !j->first_output_seq || s->since_seq < j->first_output_seq;
 
-                        if (!owner || strcmp(owner, key) != 0)
+                        if (!skip || strcmp(skip, key) != 0)
                                 send_signal_to(o, got_all ? bare : full, key);
                 }
         }

@@ -284,3 +284,15 @@ def test_shutdown_answers_queued_submits(daemon, listener):
     fin = li.wait_finished(running, 10)
     assert fin[1] is False and "KeyboardInterrupt" in li.output(running, "stderr")
     assert daemon.wait(15) == 0
+
+
+def test_subscribed_execute_caller_gets_its_output_once(daemon, listener):
+    li = listener()
+    li.call("Subscribe")
+    assert li.call("Execute", "s", ["print('once')"]) == (True, "", "once\n", "")
+    other = daemon.ok("print('other')")
+    assert other == ""
+    li.pump(0.3)
+    texts = [a[2] for a in li.signals("Output")]
+    assert texts == ["other\n"], "an Execute caller got its own output as signals too"
+    assert len(li.signals("Finished")) == 1

@@ -63,22 +63,23 @@ static int print_reply(Live *l, DBusMessage *reply, bool has_result, Outcome *o)
         return success ? EXIT_OK : EXIT_FAILED;
 }
 
-/* Execute or RunFile sent (pending), waited for with Ctrl-C, reply printed. */
-static int finish_call(Live *l, DBusPendingCall *pending, bool has_result, int sigfd,
-                       Outcome *o)
+/* Execute or RunFile sent (pending, on caller), waited for with Ctrl-C,
+ * reply printed. */
+static int finish_call(Live *l, Client *caller, DBusPendingCall *pending, bool has_result,
+                       int sigfd, Outcome *o)
 {
         _cleanup_(dbus_message_unrefp) DBusMessage *reply = NULL;
         DBusError e = DBUS_ERROR_INIT;
         int r;
 
-        r = live_wait(l, pending, sigfd);
+        r = caller == l->c ? live_wait(l, pending, sigfd) : live_wait_runner(l, pending, sigfd);
         if (r < 0)
                 return ctl_fatal(r);
         if (r == LIVE_GAVE_UP) {
                 dbus_pending_call_cancel(pending);
                 return gave_up(l);
         }
-        r = client_wait_pending(l->c, pending, -1, NULL, NULL, &reply, &e);
+        r = client_wait_pending(caller, pending, -1, NULL, NULL, &reply, &e);
         if (r == CLIENT_E_DBUS)
                 return report(l->c, NULL, &e);
         if (r < 0)
@@ -86,13 +87,13 @@ static int finish_call(Live *l, DBusPendingCall *pending, bool has_result, int s
         return print_reply(l, reply, has_result, o);
 }
 
-static int send_message(Live *l, DBusMessage *m, DBusPendingCall **pending)
+static int send_message(Client *c, DBusMessage *m, DBusPendingCall **pending)
 {
         int r;
 
         if (!m)
                 return -ENOMEM;
-        r = client_send_with_reply(l->c, m, pending);
+        r = client_send_with_reply(c, m, pending);
         dbus_message_unref(m);
         return r;
 }
@@ -104,10 +105,10 @@ static int execute_old(Live *l, const char *code, int sigfd, Outcome *o)
         int r;
 
         live_forget(l);
-        r = send_message(l, api_execute_message(l->c, code), &pending);
+        r = send_message(l->c, api_execute_message(l->c, code), &pending);
         if (r < 0)
                 return ctl_fatal(r);
-        return finish_call(l, pending, true, sigfd, o);
+        return finish_call(l, l->c, pending, true, sigfd, o);
 }
 
 int execute_code(Live *l, const char *code, int sigfd, Outcome *o)
@@ -185,18 +186,39 @@ bool execute_subscribe(Live *l, bool quiet)
 }
 
 /* "pass", not streamed: a marker whose id brackets the RunFile sent beside it. */
-static int send_marker(Live *l, DBusPendingCall **pending)
+static int send_marker(Client *c, DBusPendingCall **pending)
 {
-        return api_submit_send(l->c, "pass", false, pending);
+        return api_submit_send(c, "pass", false, pending);
+}
+
+/* The second connection, made once per Live. */
+static int runner(Live *l, Client **out)
+{
+        DBusError e = DBUS_ERROR_INIT;
+        int r;
+
+        if (!l->runner) {
+                r = client_new(&l->runner, client_name(l->c), &e);
+                if (r == CLIENT_E_DBUS) {
+                        r = report(NULL, "cannot connect to the session bus", &e);
+                        return r;
+                }
+                if (r < 0)
+                        return ctl_fatal(r);
+        }
+        *out = l->runner;
+        return 0;
 }
 
 /*
- * RunFile has no id in its reply, and its Output goes to subscribers only.
- * So: subscribed, send Submit("pass"), RunFile, Submit("pass") back to back.
- * The daemon numbers executions in the order it receives them; when the two
- * markers got A and A + 2, RunFile is A + 1, and its Output is shown live and
- * Ctrl-C cancels it.  When another client's call came in between, the output
- * comes with the reply at the end, and Ctrl-C is an Interrupt.
+ * RunFile has no id in its reply, and its Output goes to subscribers only,
+ * not to its caller, who gets it once, in the reply.  So: this connection
+ * subscribes, and a second one sends Submit("pass"), RunFile, Submit("pass")
+ * back to back.  The daemon numbers executions in the order it receives
+ * them; when the two markers got A and A + 2, RunFile is A + 1, its Output
+ * reaches the subscriber live, and Ctrl-C cancels it.  When another client's
+ * call came in between, the output comes with the reply at the end, and
+ * Ctrl-C is an Interrupt.
  */
 int execute_file(Live *l, const char *path, char **argv, int n, int sigfd, Outcome *o)
 {
@@ -205,32 +227,36 @@ int execute_file(Live *l, const char *path, char **argv, int n, int sigfd, Outco
         _cleanup_(freep) char *owner = NULL;
         DBusError e = DBUS_ERROR_INIT;
         uint64_t a = 0, b = 0;
+        Client *c = NULL;
         int r;
 
         *o = (Outcome){ 0 };
         if (l->no_submit || !execute_subscribe(l, true)) {
                 live_forget(l);
-                r = send_message(l, api_run_file_message(l->c, path, argv, n), &run);
+                r = send_message(l->c, api_run_file_message(l->c, path, argv, n), &run);
                 if (r < 0)
                         return ctl_fatal(r);
-                return finish_call(l, run, false, sigfd, o);
+                return finish_call(l, l->c, run, false, sigfd, o);
         }
+        r = runner(l, &c);
+        if (r != 0)
+                return r;
 
         live_hold(l);
         l->keep_printed = true;
-        r = send_marker(l, &before);
+        r = send_marker(c, &before);
         if (r >= 0)
-                r = send_message(l, api_run_file_message(l->c, path, argv, n), &run);
+                r = send_message(c, api_run_file_message(c, path, argv, n), &run);
         if (r >= 0)
-                r = send_marker(l, &after);
+                r = send_marker(c, &after);
         if (r < 0)
                 return ctl_fatal(r);
-        r = api_submit_reply(l->c, before, &a, &owner, &e);
+        r = api_submit_reply(c, before, &a, &owner, &e);
         if (r == CLIENT_E_DBUS)
                 dbus_error_free(&e); /* RunFile's own reply says what is wrong */
         else if (r < 0)
                 return ctl_fatal(r);
-        r = api_submit_reply(l->c, after, &b, NULL, &e);
+        r = api_submit_reply(c, after, &b, NULL, &e);
         if (r == CLIENT_E_DBUS)
                 dbus_error_free(&e);
         else if (r < 0)
@@ -243,7 +269,7 @@ int execute_file(Live *l, const char *path, char **argv, int n, int sigfd, Outco
         }
         if (r < 0)
                 return ctl_fatal(r);
-        r = finish_call(l, run, false, sigfd, o);
+        r = finish_call(l, c, run, false, sigfd, o);
         l->keep_printed = false;
         return r;
 }

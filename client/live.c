@@ -52,6 +52,7 @@ void live_forget(Live *l)
 void live_done(Live *l)
 {
         live_forget(l);
+        l->runner = client_free(l->runner);
 }
 
 int text_append(Text *t, const char *s, size_t n)
@@ -338,8 +339,9 @@ static int interrupt_own(Live *l)
         return client_send(l->c, m);
 }
 
-int live_wait(Live *l, DBusPendingCall *pending, int sigfd)
+static int wait_on(Live *l, Client *caller, DBusPendingCall *pending, int sigfd)
 {
+        Client *cs[2] = { l->c, caller };
         unsigned interrupts = 0;
 
         for (;;) {
@@ -347,11 +349,13 @@ int live_wait(Live *l, DBusPendingCall *pending, int sigfd)
                 int r;
 
                 client_dispatch(l->c);
+                if (caller)
+                        client_dispatch(caller);
                 if (pending ? dbus_pending_call_get_completed(pending) : l->finished)
                         return LIVE_DONE;
                 if (!pending && l->gone)
                         return LIVE_GONE;
-                r = client_iterate(l->c, &p, sigfd >= 0 ? 1 : 0, -1);
+                r = client_iterate_many(cs, caller ? 2 : 1, &p, sigfd >= 0 ? 1 : 0, -1);
                 if (r == -ENOTCONN)
                         return pending ? LIVE_DONE : LIVE_GONE;
                 if (r < 0)
@@ -368,4 +372,14 @@ int live_wait(Live *l, DBusPendingCall *pending, int sigfd)
                         }
                 }
         }
+}
+
+int live_wait(Live *l, DBusPendingCall *pending, int sigfd)
+{
+        return wait_on(l, NULL, pending, sigfd);
+}
+
+int live_wait_runner(Live *l, DBusPendingCall *pending, int sigfd)
+{
+        return wait_on(l, l->runner, pending, sigfd);
 }

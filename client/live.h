@@ -34,6 +34,10 @@ int text_append(Text *t, const char *s, size_t n);
 
 typedef struct Live {
         Client *c;
+        /* A second connection for RunFile: the daemon sends a subscribed
+         * RunFile caller its output once, in the reply, so the Output that
+         * run shows live must reach another connection, c. */
+        Client *runner;
         LiveSink sink;
         bool show_background; /* print execution 0 */
         bool monitor;         /* print everything, prefixed */
@@ -92,6 +96,8 @@ enum {
  * for own (Interrupt when own is 0), saying so on stderr; the third stops
  * waiting.  Returns LIVE_*, or a negative errno. */
 int live_wait(Live *l, DBusPendingCall *pending, int sigfd);
+/* The same for a pending reply on the runner connection. */
+int live_wait_runner(Live *l, DBusPendingCall *pending, int sigfd);
 
 /* SIGINT blocked and readable from a signalfd; a negative errno. */
 int live_sigint_fd(void);

@@ -79,6 +79,16 @@ static int finish_call(Live *l, Client *caller, DBusPendingCall *pending, bool h
                 dbus_pending_call_cancel(pending);
                 return gave_up(l);
         }
+        /* The reply came on the other connection, in no order with the
+         * Output signals here: those end with Finished, wait for it, so the
+         * reply prints only what they did not bring. */
+        if (r == LIVE_DONE && caller != l->c && l->own) {
+                r = live_wait(l, NULL, sigfd);
+                if (r < 0)
+                        return ctl_fatal(r);
+                if (r == LIVE_GAVE_UP)
+                        return gave_up(l);
+        }
         r = client_wait_pending(caller, pending, -1, NULL, NULL, &reply, &e);
         if (r == CLIENT_E_DBUS)
                 return report(l->c, NULL, &e);

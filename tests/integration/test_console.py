@@ -164,6 +164,8 @@ def test_run_a_file_with_arguments(terminal, console_env, daemon, guiloopctl, tm
     t.line("%run show_args.py one 'two words'")
     s = t.wait_for(r"^argv \['one', 'two words'\]$")
     t.wait_prompt(2)
+    time.sleep(0.3)  # what would come late, twice
+    assert t.screen().count("argv [") == 1, t.screen()
     # The path went as an absolute one, from the console's folder; names stay.
     t.line("ran_from")
     s = t.wait_for(r"^Out\[\d+\]: ")

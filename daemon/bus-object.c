@@ -17,6 +17,7 @@
 #include "bus-introspect.h"
 #include "bus-names.h"
 #include "bus-properties.h"
+#include "bus-results.h"
 #include "log.h"
 #include "loopwatch.h"
 #include "queue.h"
@@ -50,36 +51,6 @@ typedef struct Event {
         char *text;           /* BACKGROUND: valid UTF-8 */
 } Event;
 
-typedef enum Origin {
-        ORIGIN_EXECUTE,
-        ORIGIN_RUN_FILE,
-        ORIGIN_SUBMIT,
-} Origin;
-
-/* The bus side of one execution: who asked, who waits, and what it gave. */
-typedef struct Job {
-        uint64_t id;
-        Origin origin;
-        ReplyTo reply;   /* Execute, RunFile: the caller */
-        char *owner;     /* the sender that asked for it */
-        bool stream;     /* Submit: Output signals to the owner */
-        double timeout;  /* seconds; < 0: execution.timeout */
-        bool started, finished;
-        GQueue waiters;  /* ReplyTo *, Wait calls */
-        uint64_t first_output_seq; /* the first Output batch sent for it, 0: none */
-        size_t streamed[OUTPUT_N_STREAMS];
-
-        /* Once finished. */
-        int status;
-        char *status_text;
-        bool success;
-        char *result, *stdout_text, *stderr_text;
-} Job;
-
-typedef struct Subscriber {
-        uint64_t since_seq; /* output_seq when it subscribed */
-} Subscriber;
-
 typedef struct Pending {
         ReplyTo reply;
         AssistRequest *req;
@@ -100,11 +71,7 @@ struct BusObject {
         Deadlines deadlines;
         bool busy_signalled;
         uint64_t execution_count;
-        GHashTable *jobs;        /* id -> Job *: waiting, running, and kept */
-        GQueue kept;             /* Job *, finished, oldest first */
-        GHashTable *subscribers; /* unique name -> Subscriber * */
-        uint64_t output_seq;
-        Job *running;
+        Results *results;
         Execution *running_execution; /* its Output is read while it runs */
         GQueue pending;          /* Pending *: assist answers due */
         RateLimit gone_log;
@@ -129,215 +96,6 @@ static void send_reply_error(BusObject *o, const ReplyTo *r, int code, const cha
                 send(o, reply_to_error(r, code, text));
 }
 
-/* ---- jobs ---- */
-
-static void job_free(gpointer p)
-{
-        Job *j = p;
-        ReplyTo *w;
-
-        reply_to_clear(&j->reply);
-        while ((w = g_queue_pop_head(&j->waiters))) {
-                reply_to_clear(w);
-                free(w);
-        }
-        free(j->owner);
-        free(j->status_text);
-        free(j->result);
-        free(j->stdout_text);
-        free(j->stderr_text);
-        free(j);
-}
-
-static Job *job_find(BusObject *o, uint64_t id)
-{
-        return g_hash_table_lookup(o->jobs, &id);
-}
-
-/* ---- output and Finished: unicast to the Submit caller and to subscribers ---- */
-
-static void send_signal_to(BusObject *o, DBusMessage *sig, const char *dest)
-{
-        DBusMessage *copy = dbus_message_copy(sig);
-
-        if (copy && dbus_message_set_destination(copy, dest))
-                send(o, copy);
-        else if (copy)
-                dbus_message_unref(copy);
-}
-
-/* Who gets Output of j: its Submit caller (stream) and every subscriber, once each. */
-static void send_output(BusObject *o, Job *j, uint64_t id, const char *stream, const char *text)
-{
-        DBusMessage *sig = dbus_message_new_signal(GUILOOP_OBJECT_PATH, GUILOOP_INTERFACE, "Output");
-        dbus_uint64_t eid = id;
-        const char *owner = j && j->origin == ORIGIN_SUBMIT && j->stream ? j->owner : NULL;
-        /* An Execute or RunFile caller gets its output once, in the reply. */
-        const char *skip = j && j->origin != ORIGIN_SUBMIT ? j->owner : owner;
-        GHashTableIter it;
-        gpointer key;
-
-        if (!sig || !dbus_message_append_args(sig, DBUS_TYPE_UINT64, &eid, DBUS_TYPE_STRING, &stream,
-                                              DBUS_TYPE_STRING, &text, DBUS_TYPE_INVALID)) {
-                if (sig)
-                        dbus_message_unref(sig);
-                return;
-        }
-        o->output_seq++;
-        if (j && !j->first_output_seq)
-                j->first_output_seq = o->output_seq;
-        if (owner)
-                send_signal_to(o, sig, owner);
-        g_hash_table_iter_init(&it, o->subscribers);
-        while (g_hash_table_iter_next(&it, &key, NULL))
-                if (!skip || strcmp(skip, key) != 0)
-                        send_signal_to(o, sig, key);
-        dbus_message_unref(sig);
-}
-
-static void emit_output(BusObject *o, Job *j, Execution *e)
-{
-        static const char *const names[OUTPUT_N_STREAMS] = { "stdout", "stderr" };
-        char *texts[OUTPUT_N_STREAMS];
-
-        if (!output_take(e->output, texts))
-                return;
-        for (int i = 0; i < OUTPUT_N_STREAMS; i++) {
-                if (!texts[i])
-                        continue;
-                if (j)
-                        j->streamed[i] += strlen(texts[i]);
-                send_output(o, j, e->id, names[i], texts[i]);
-                free(texts[i]);
-        }
-}
-
-/* What the final texts hold past what was streamed (the dropped-bytes line, the traceback). */
-static void emit_tail(BusObject *o, Job *j)
-{
-        static const char *const names[OUTPUT_N_STREAMS] = { "stdout", "stderr" };
-        const char *texts[OUTPUT_N_STREAMS] = { j->stdout_text, j->stderr_text };
-
-        for (int i = 0; i < OUTPUT_N_STREAMS; i++) {
-                size_t len = texts[i] ? strlen(texts[i]) : 0;
-
-                if (len > j->streamed[i]) {
-                        send_output(o, j, j->id, names[i], texts[i] + j->streamed[i]);
-                        j->streamed[i] = len;
-                }
-        }
-}
-
-static DBusMessage *finished_signal(Job *j, bool with_output)
-{
-        DBusMessage *sig = dbus_message_new_signal(GUILOOP_OBJECT_PATH, GUILOOP_INTERFACE,
-                                                   "Finished");
-        dbus_uint64_t id = j->id;
-        dbus_bool_t success = j->status == 0 && j->success;
-        const char *result = j->result ? j->result : "";
-        const char *out = with_output && j->stdout_text ? j->stdout_text : "";
-        const char *err = with_output && j->stderr_text ? j->stderr_text : "";
-
-        if (j->status && with_output)
-                err = j->status_text ? j->status_text : "";
-        if (sig && !dbus_message_append_args(sig, DBUS_TYPE_UINT64, &id, DBUS_TYPE_BOOLEAN, &success,
-                                             DBUS_TYPE_STRING, &result, DBUS_TYPE_STRING, &out,
-                                             DBUS_TYPE_STRING, &err, DBUS_TYPE_INVALID)) {
-                dbus_message_unref(sig);
-                sig = NULL;
-        }
-        return sig;
-}
-
-static void emit_finished(BusObject *o, Job *j)
-{
-        DBusMessage *full = finished_signal(j, true), *bare = finished_signal(j, false);
-        const char *owner = j->origin == ORIGIN_SUBMIT ? j->owner : NULL;
-        /* An Execute or RunFile caller has the reply: no Finished for it. */
-        const char *skip = j->owner;
-        GHashTableIter it;
-        gpointer key, value;
-
-        if (full && bare) {
-                /* A listener that got the output as Output signals gets it empty here. */
-                if (owner)
-                        send_signal_to(o, j->stream ? bare : full, owner);
-                g_hash_table_iter_init(&it, o->subscribers);
-                while (g_hash_table_iter_next(&it, &key, &value)) {
-                        Subscriber *s = value;
-                        bool got_all = !j->first_output_seq || s->since_seq < j->first_output_seq;
-
-                        if (!skip || strcmp(skip, key) != 0)
-                                send_signal_to(o, got_all ? bare : full, key);
-                }
-        }
-        if (full)
-                dbus_message_unref(full);
-        if (bare)
-                dbus_message_unref(bare);
-}
-
-/* ---- replies with an execution's results ---- */
-
-static int status_code(int status)
-{
-        switch (status) {
-        case EXECUTION_E_FILE_NOT_FOUND:
-                return BUS_E_FILE_NOT_FOUND;
-        case EXECUTION_E_SHUTTING_DOWN:
-                return BUS_E_SHUTTING_DOWN;
-        case EXECUTION_E_CANCELLED:
-                return BUS_E_CANCELLED;
-        default:
-                return BUS_E_FAILED;
-        }
-}
-
-static const char *status_text(const Job *j)
-{
-        if (j->status_text)
-                return j->status_text;
-        switch (j->status) {
-        case EXECUTION_E_SHUTTING_DOWN:
-                return "guiloopd is shutting down";
-        case EXECUTION_E_CANCELLED:
-                return "the execution was cancelled";
-        default:
-                return "failed";
-        }
-}
-
-/* Execute's, RunFile's or Wait's answer (with_result: the four-field form). */
-static void reply_results(BusObject *o, Job *j, const ReplyTo *r, bool with_result)
-{
-        dbus_bool_t success = j->success;
-        const char *result = j->result ? j->result : "";
-        const char *out = j->stdout_text ? j->stdout_text : "";
-        const char *err = j->stderr_text ? j->stderr_text : "";
-        DBusMessage *m;
-        bool ok;
-
-        if (r->no_reply)
-                return;
-        if (j->status)
-                return send_reply_error(o, r, status_code(j->status), status_text(j));
-        m = reply_to_return(r);
-        if (!m)
-                return log_err("out of memory answering execution %" PRIu64, j->id);
-        if (with_result)
-                ok = dbus_message_append_args(m, DBUS_TYPE_BOOLEAN, &success, DBUS_TYPE_STRING,
-                                              &result, DBUS_TYPE_STRING, &out, DBUS_TYPE_STRING,
-                                              &err, DBUS_TYPE_INVALID);
-        else
-                ok = dbus_message_append_args(m, DBUS_TYPE_BOOLEAN, &success, DBUS_TYPE_STRING,
-                                              &out, DBUS_TYPE_STRING, &err, DBUS_TYPE_INVALID);
-        if (!ok) {
-                dbus_message_unref(m);
-                return send_reply_error(o, r, -ENOMEM, "out of memory");
-        }
-        send(o, m);
-}
-
 /* ---- events from the executor ---- */
 
 static void signal_busy(BusObject *o, bool busy)
@@ -354,37 +112,19 @@ static void signal_busy(BusObject *o, bool busy)
 
 static void execution_started(BusObject *o, Execution *e)
 {
-        Job *j = job_find(o, e->id);
-        double timeout = j && j->timeout >= 0 ? j->timeout : o->s.config->timeout;
+        double timeout = results_started(o->results, e->id);
 
-        if (j)
-                j->started = true;
-        o->running = j;
         o->running_execution = e;
-        deadlines_started(&o->deadlines, e->id, e->started_usec, timeout);
+        deadlines_started(&o->deadlines, e->id, e->started_usec,
+                          timeout >= 0 ? timeout : o->s.config->timeout);
         signal_busy(o, true);
-}
-
-static void keep(BusObject *o, Job *j)
-{
-        uint32_t limit = o->s.config->keep_results;
-
-        g_queue_push_tail(&o->kept, j);
-        while (o->kept.length > limit) {
-                Job *old = g_queue_pop_head(&o->kept);
-
-                g_hash_table_remove(o->jobs, &old->id);
-        }
 }
 
 static void execution_finished(BusObject *o, Execution *e)
 {
-        Job *j = job_find(o, e->id);
         bool was_running = o->running_execution == e;
-        ReplyTo *w;
 
         if (was_running) {
-                o->running = NULL;
                 o->running_execution = NULL;
                 deadlines_finished(&o->deadlines, e->id);
         }
@@ -396,38 +136,8 @@ static void execution_finished(BusObject *o, Execution *e)
                           (double)(now_usec() - e->finished_usec) / 1000.0,
                           e->status ? "refused" : e->success ? "ok" : "raised");
         }
-        if (!j) {
-                execution_free(e);
-                if (was_running)
-                        signal_busy(o, false);
-                return;
-        }
-        /* The last of the streamed output, then the reply and Finished; Busy is false already. */
-        if (e->status == 0)
-                emit_output(o, j, e);
-        j->finished = true;
-        j->status = e->status;
-        j->status_text = steal_pointer(&e->status_text);
-        j->success = e->success;
-        j->result = steal_pointer(&e->result);
-        j->stdout_text = steal_pointer(&e->stdout_text);
-        j->stderr_text = steal_pointer(&e->stderr_text);
-        execution_free(e);
-        if (j->status == 0)
-                emit_tail(o, j);
-
-        if (j->status != EXECUTION_E_CALLER_GONE) {
-                if (j->origin != ORIGIN_SUBMIT)
-                        reply_results(o, j, &j->reply, j->origin == ORIGIN_EXECUTE);
-                emit_finished(o, j);
-                while ((w = g_queue_pop_head(&j->waiters))) {
-                        reply_results(o, j, w, true);
-                        reply_to_clear(w);
-                        free(w);
-                }
-        }
-        reply_to_clear(&j->reply);
-        keep(o, j);
+        /* The reply and Finished first; Busy is false already. */
+        results_finished(o->results, e);
         if (was_running)
                 signal_busy(o, false);
 }
@@ -503,8 +213,7 @@ static void process_events(BusObject *o)
                         execution_finished(o, ev->execution);
                 else
                         /* No execution: its Submit caller is nobody, subscribers get it. */
-                        send_output(o, NULL, 0, ev->stream == OUTPUT_STDERR ? "stderr" : "stdout",
-                                    ev->text);
+                        results_background(o->results, ev->stream, ev->text);
                 free(ev->text);
                 free(ev);
         }
@@ -544,13 +253,12 @@ static void release_name(BusObject *o)
 static void __attribute__((noreturn)) force_exit(BusObject *o)
 {
         process_events(o);
-        if (o->running) {
+        if (o->running_execution) {
                 log_warning("execution %" PRIu64 " still runs %g s after shutdown began; "
-                            "exiting without finalizing Python", o->running->id,
+                            "exiting without finalizing Python", o->running_execution->id,
                             o->s.config->shutdown_grace);
-                if (o->running->origin != ORIGIN_SUBMIT)
-                        send_reply_error(o, &o->running->reply, BUS_E_SHUTTING_DOWN,
-                                         "guiloopd stopped before the execution finished");
+                results_abandon(o->results, o->running_execution->id,
+                                "guiloopd stopped before the execution finished");
         } else {
                 log_warning("Python's finalization (atexit handlers, threads) did not end in time; "
                             "exiting anyway");
@@ -717,36 +425,26 @@ static int submit(BusObject *o, Call *c, Execution *e, Origin origin, bool strea
                   uint64_t *id)
 {
         _cleanup_(execution_freep) Execution *owned = e;
-        Job *j = calloc(1, sizeof(*j));
-        const char *sender = dbus_message_get_sender(c->msg);
+        Job *j = NULL;
         int r;
 
-        if (!j)
-                return -ENOMEM;
-        j->origin = origin;
-        j->stream = stream;
-        j->timeout = timeout;
-        g_queue_init(&j->waiters);
-        r = reply_to_init(&j->reply, c->msg);
-        if (r == 0 && sender && !(j->owner = strdup(sender)))
-                r = -ENOMEM;
-        if (r == 0) {
-                output_set_notify(e->output, output_pending, o);
-                r = executor_submit(o->s.executor, e);
-        }
+        r = results_prepare(o->results, c->msg, origin, stream, timeout, &j);
+        if (r < 0)
+                return r;
+        output_set_notify(e->output, output_pending, o);
+        r = executor_submit(o->s.executor, e);
         if (r != 0) {
-                job_free(j);
+                results_discard(j);
                 return error_from_executor(c, r);
         }
         steal_pointer(&owned);
         /* The GUI thread may run it already, but its events come to this thread, later. */
-        j->id = e->id;
-        g_hash_table_insert(o->jobs, &j->id, j);
-        log_debug("execution %" PRIu64 " queued (%s from %s)", j->id,
+        results_commit(o->results, j, e->id);
+        log_debug("execution %" PRIu64 " queued (%s from %s)", e->id,
                   origin == ORIGIN_SUBMIT ? "Submit" : origin == ORIGIN_EXECUTE ? "Execute" : "RunFile",
-                  sender ? sender : "?");
+                  dbus_message_get_sender(c->msg) ? dbus_message_get_sender(c->msg) : "?");
         if (id)
-                *id = j->id;
+                *id = e->id;
         return 0;
 }
 
@@ -876,38 +574,20 @@ static int on_wait(void *data, Call *c)
 {
         BusObject *o = data;
         uint64_t id = arg_id(c);
-        Job *j = job_find(o, id);
-        ReplyTo *w;
-        int r;
+        int r = results_wait(o->results, id, c->msg);
 
-        if (!j)
+        if (r == BUS_E_UNKNOWN_EXECUTION)
                 return unknown_execution(c, id);
-        w = calloc(1, sizeof(*w));
-        if (!w)
-                return -ENOMEM;
-        r = reply_to_init(w, c->msg);
-        if (r < 0) {
-                free(w);
-                return r;
-        }
-        if (j->finished) {
-                reply_results(o, j, w, true);
-                reply_to_clear(w);
-                free(w);
-        } else {
-                g_queue_push_tail(&j->waiters, w);
-        }
-        return BUS_DEFERRED;
+        return r < 0 ? r : BUS_DEFERRED;
 }
 
 static int on_cancel(void *data, Call *c)
 {
         BusObject *o = data;
         uint64_t id = arg_id(c);
-        Job *j = job_find(o, id);
         dbus_bool_t cancelled = FALSE;
 
-        if (!j && (id == 0 || id > executor_last_id(o->s.executor)))
+        if (!results_known(o->results, id) && (id == 0 || id > executor_last_id(o->s.executor)))
                 return unknown_execution(c, id);
         if (executor_cancel(o->s.executor, id, EXECUTION_E_CANCELLED))
                 cancelled = TRUE;
@@ -952,22 +632,10 @@ static int on_subscribe(void *data, Call *c)
 {
         BusObject *o = data;
         const char *sender = dbus_message_get_sender(c->msg);
-        Subscriber *s;
-        char *key;
 
-        if (!sender || g_hash_table_contains(o->subscribers, sender))
-                return 0;
-        s = calloc(1, sizeof(*s));
-        key = strdup(sender);
-        if (!s || !key) {
-                free(s);
-                free(key);
-                return -ENOMEM;
-        }
-        s->since_seq = o->output_seq;
-        g_hash_table_insert(o->subscribers, key, s);
-        log_debug("%s subscribed to every execution's output", sender);
-        return 0;
+        if (sender)
+                log_debug("%s subscribed to every execution's output", sender);
+        return sender ? results_subscribe(o->results, sender) : 0;
 }
 
 static int on_unsubscribe(void *data, Call *c)
@@ -976,7 +644,7 @@ static int on_unsubscribe(void *data, Call *c)
         const char *sender = dbus_message_get_sender(c->msg);
 
         if (sender)
-                g_hash_table_remove(o->subscribers, sender);
+                results_unsubscribe(o->results, sender);
         return 0;
 }
 
@@ -1245,27 +913,15 @@ static DBusHandlerResult on_fallback_message(DBusConnection *conn, DBusMessage *
 
 static void caller_gone(BusObject *o, const char *name)
 {
-        GHashTableIter it;
-        gpointer value;
+        _cleanup_(freep) uint64_t *ids = NULL;
         unsigned dropped = 0, suppressed = 0;
-        GArray *ids = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+        size_t n;
 
         caller_check_forget(o->callers, name);
-        g_hash_table_remove(o->subscribers, name);
-        g_hash_table_iter_init(&it, o->jobs);
-        while (g_hash_table_iter_next(&it, NULL, &value)) {
-                Job *j = value;
-
-                /* A Submit's result stays for Wait; an Execute's has nobody left to go to. */
-                if (!j->finished && !j->started && j->origin != ORIGIN_SUBMIT && j->owner &&
-                    strcmp(j->owner, name) == 0)
-                        g_array_append_val(ids, j->id);
-        }
-        for (guint i = 0; i < ids->len; i++)
-                if (executor_cancel(o->s.executor, g_array_index(ids, uint64_t, i),
-                                    EXECUTION_E_CALLER_GONE))
+        n = results_caller_gone(o->results, name, &ids);
+        for (size_t i = 0; i < n; i++)
+                if (executor_cancel(o->s.executor, ids[i], EXECUTION_E_CALLER_GONE))
                         dropped++;
-        g_array_free(ids, TRUE);
         if (dropped && ratelimit_test(&o->gone_log, now_usec(), &suppressed))
                 log_info("dropped %u queued execution%s of %s, which left the bus%s", dropped,
                          dropped == 1 ? "" : "s", name,
@@ -1371,7 +1027,8 @@ void bus_object_process(BusObject *o, const struct pollfd *fds, bool stopping)
         if (fds[1].revents & POLLIN) {
                 (void)!read(o->output_fd, &count, sizeof(count));
                 if (o->running_execution)
-                        emit_output(o, o->running, o->running_execution);
+                        results_output(o->results, o->running_execution->id,
+                                       o->running_execution->output);
         }
         process_assist(o, fds[2].revents & POLLIN);
         check_deadlines(o, stopping);
@@ -1393,16 +1050,9 @@ uint64_t bus_object_next_due(BusObject *o)
 static const DBusObjectPathVTable object_vtable = { .message_function = on_object_message };
 static const DBusObjectPathVTable fallback_vtable = { .message_function = on_fallback_message };
 
-static guint id_hash(gconstpointer p)
+static void results_send(void *data, DBusMessage *m)
 {
-        uint64_t id = *(const uint64_t *)p;
-
-        return (guint)(id ^ (id >> 32));
-}
-
-static gboolean id_equal(gconstpointer a, gconstpointer b)
-{
-        return *(const uint64_t *)a == *(const uint64_t *)b;
+        send(data, m);
 }
 
 int bus_object_new(BusObject **out, const BusObjectSetup *setup)
@@ -1420,10 +1070,14 @@ int bus_object_new(BusObject **out, const BusObjectSetup *setup)
         o->deadlines.grace = setup->config->shutdown_grace;
         o->gone_log = (RateLimit)RATELIMIT_INIT(10 * 1000000u, 5);
         pthread_mutex_init(&o->python_lock, NULL);
-        g_queue_init(&o->kept);
         g_queue_init(&o->pending);
-        o->jobs = g_hash_table_new_full(id_hash, id_equal, NULL, job_free);
-        o->subscribers = g_hash_table_new_full(g_str_hash, g_str_equal, free, free);
+        {
+                const ResultsOps rops = { .data = o, .send = results_send };
+
+                r = results_new(&o->results, &rops, setup->config->keep_results);
+                if (r < 0)
+                        return r;
+        }
         r = queue_new(&o->events, 0);
         if (r < 0)
                 return r;
@@ -1474,11 +1128,7 @@ BusObject *bus_object_free(BusObject *o)
                         assist_abandon(o->s.assist, p->req);
                 pending_free(p);
         }
-        g_queue_clear(&o->kept);
-        if (o->jobs)
-                g_hash_table_destroy(o->jobs);
-        if (o->subscribers)
-                g_hash_table_destroy(o->subscribers);
+        o->results = results_free(o->results);
         caller_check_free(o->callers);
         if (o->started_fd >= 0)
                 close(o->started_fd);

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* Properties, the caller check, deadlines, the executor and Stacks' formatting, each alone. */
 #include <errno.h>
+#include <glib.h>
 #include <string.h>
 
 #include "bus-caller.h"
 #include "bus-deadline.h"
 #include "bus-properties.h"
+#include "bus-results.h"
 #include "executor.h"
 #include "stacks.h"
 #include "tap.h"
@@ -348,6 +350,124 @@ static void test_stacks_format(void)
         free(t);
 }
 
+/* ---- results: who gets Output and Finished ---- */
+
+static DBusMessage *sent[32];
+static int n_sent;
+
+static void r_send(void *data, DBusMessage *m)
+{
+        (void)data;
+        if (n_sent < 32)
+                sent[n_sent++] = m;
+        else
+                dbus_message_unref(m);
+}
+
+static void clear_sent(void)
+{
+        for (int i = 0; i < n_sent; i++)
+                dbus_message_unref(sent[i]);
+        n_sent = 0;
+}
+
+static int count_sent(const char *member, const char *dest)
+{
+        int n = 0;
+
+        for (int i = 0; i < n_sent; i++)
+                if ((!member || (dbus_message_get_member(sent[i]) &&
+                                 strcmp(dbus_message_get_member(sent[i]), member) == 0)) &&
+                    (!dest || strcmp(dbus_message_get_destination(sent[i]), dest) == 0))
+                        n++;
+        return n;
+}
+
+static DBusMessage *call_from(const char *sender, const char *member)
+{
+        DBusMessage *m = dbus_message_new_method_call("x.y", "/o", "org.guiloop.GuiLoop1", member);
+
+        dbus_message_set_sender(m, sender);
+        dbus_message_set_serial(m, 5);
+        return m;
+}
+
+static Execution *finished_execution(uint64_t id, const char *out)
+{
+        Execution *e;
+
+        execution_new(&e, EXECUTION_CODE, 1000);
+        e->id = id;
+        output_write(e->output, OUTPUT_STDOUT, out, strlen(out));
+        e->success = true;
+        e->result = strdup("'r'");
+        e->stdout_text = output_finish(e->output, OUTPUT_STDOUT, NULL);
+        e->stderr_text = strdup("");
+        return e;
+}
+
+static void test_results(void)
+{
+        const ResultsOps ops = { .send = r_send };
+        DBusMessage *m;
+        Results *r;
+        Job *j;
+
+        ok(results_new(&r, &ops, 2) == 0, "results made, keep 2");
+        results_subscribe(r, ":1.sub");
+        m = call_from(":1.owner", "Submit");
+        ok(results_prepare(r, m, ORIGIN_SUBMIT, true, -1, &j) == 0, "a Submit's job");
+        dbus_message_unref(m);
+        results_commit(r, j, 1);
+        results_started(r, 1);
+        results_finished(r, finished_execution(1, "hi\n"));
+        ok(count_sent("Output", ":1.owner") == 1 && count_sent("Output", ":1.sub") == 1,
+           "Output to the Submit caller and the subscriber, one each");
+        ok(count_sent("Finished", ":1.owner") == 1 && count_sent("Finished", ":1.sub") == 1,
+           "Finished to both");
+        ok(count_sent(NULL, NULL) == 4, "nothing else, and no reply for a Submit");
+        clear_sent();
+
+        m = call_from(":1.sub", "Execute");
+        results_prepare(r, m, ORIGIN_EXECUTE, false, -1, &j);
+        dbus_message_unref(m);
+        results_commit(r, j, 2);
+        results_finished(r, finished_execution(2, "x\n"));
+        ok(count_sent(NULL, ":1.sub") == 1 && n_sent == 1 &&
+           dbus_message_get_type(sent[0]) == DBUS_MESSAGE_TYPE_METHOD_RETURN,
+           "a subscribed Execute caller gets its reply only");
+        clear_sent();
+
+        m = call_from(":1.w", "Wait");
+        ok(results_wait(r, 1, m) == 0 && n_sent == 1 &&
+           dbus_message_get_reply_serial(sent[0]) == 5, "Wait of a kept one answers at once");
+        clear_sent();
+        m = call_from(":1.other", "Execute");
+        results_prepare(r, m, ORIGIN_EXECUTE, false, -1, &j);
+        results_commit(r, j, 3);
+        results_finished(r, finished_execution(3, ""));
+        clear_sent();
+        ok(results_wait(r, 1, m) == BUS_E_UNKNOWN_EXECUTION && results_known(r, 2) &&
+           results_known(r, 3), "past keep_results the oldest is forgotten");
+        dbus_message_unref(m);
+
+        m = call_from(":1.gone", "Execute");
+        results_prepare(r, m, ORIGIN_EXECUTE, false, -1, &j);
+        results_commit(r, j, 4);
+        results_prepare(r, m, ORIGIN_SUBMIT, true, -1, &j);
+        results_commit(r, j, 5);
+        dbus_message_unref(m);
+        {
+                uint64_t *ids = NULL;
+                size_t n = results_caller_gone(r, ":1.gone", &ids);
+
+                ok(n == 1 && ids[0] == 4, "a caller that left: its Execute is to drop, its Submit stays");
+                g_free(ids);
+        }
+        results_free(r);
+        clear_sent();
+}
+
 int main(void)
 {
         test_properties();
@@ -355,5 +475,6 @@ int main(void)
         test_deadlines();
         test_executor();
         test_stacks_format();
+        test_results();
         return tap_done();
 }

@@ -1,0 +1,482 @@
+/* SPDX-License-Identifier: MIT */
+#include "bus-results.h"
+
+#include <errno.h>
+#include <glib.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "bus-dispatch.h"
+#include "bus-names.h"
+#include "log.h"
+
+/* The bus side of one execution: who asked, who waits, and what it gave. */
+struct Job {
+        uint64_t id;
+        Origin origin;
+        ReplyTo reply;   /* Execute, RunFile: the caller */
+        char *owner;     /* the sender that asked for it */
+        bool stream;     /* Submit: Output signals to the owner */
+        double timeout;  /* seconds; < 0: execution.timeout */
+        bool started, finished;
+        GQueue waiters;  /* ReplyTo *, Wait calls */
+        uint64_t first_output_seq; /* the first Output batch sent for it, 0: none */
+        size_t streamed[OUTPUT_N_STREAMS];
+
+        /* Once finished. */
+        int status;
+        char *status_text;
+        bool success;
+        char *result, *stdout_text, *stderr_text;
+};
+
+typedef struct Subscriber {
+        uint64_t since_seq; /* output_seq when it subscribed */
+} Subscriber;
+
+struct Results {
+        ResultsOps ops;
+        uint32_t keep;
+        GHashTable *jobs;        /* id -> Job *: waiting, running, and kept */
+        GQueue kept;             /* Job *, finished, oldest first */
+        GHashTable *subscribers; /* unique name -> Subscriber * */
+        uint64_t output_seq;     /* Output batches sent so far */
+};
+
+static const char *const stream_names[OUTPUT_N_STREAMS] = { "stdout", "stderr" };
+
+static void send(Results *r, DBusMessage *m)
+{
+        if (m)
+                r->ops.send(r->ops.data, m);
+}
+
+static guint id_hash(gconstpointer p)
+{
+        uint64_t id = *(const uint64_t *)p;
+
+        return (guint)(id ^ (id >> 32));
+}
+
+static gboolean id_equal(gconstpointer a, gconstpointer b)
+{
+        return *(const uint64_t *)a == *(const uint64_t *)b;
+}
+
+static void job_free(gpointer p)
+{
+        Job *j = p;
+        ReplyTo *w;
+
+        reply_to_clear(&j->reply);
+        while ((w = g_queue_pop_head(&j->waiters))) {
+                reply_to_clear(w);
+                free(w);
+        }
+        free(j->owner);
+        free(j->status_text);
+        free(j->result);
+        free(j->stdout_text);
+        free(j->stderr_text);
+        free(j);
+}
+
+int results_new(Results **out, const ResultsOps *ops, uint32_t keep)
+{
+        Results *r = calloc(1, sizeof(*r));
+
+        if (!r)
+                return -ENOMEM;
+        r->ops = *ops;
+        r->keep = keep;
+        g_queue_init(&r->kept);
+        r->jobs = g_hash_table_new_full(id_hash, id_equal, NULL, job_free);
+        r->subscribers = g_hash_table_new_full(g_str_hash, g_str_equal, free, free);
+        *out = r;
+        return 0;
+}
+
+Results *results_free(Results *r)
+{
+        if (!r)
+                return NULL;
+        g_queue_clear(&r->kept);
+        g_hash_table_destroy(r->jobs);
+        g_hash_table_destroy(r->subscribers);
+        free(r);
+        return NULL;
+}
+
+static Job *job_find(Results *r, uint64_t id)
+{
+        return g_hash_table_lookup(r->jobs, &id);
+}
+
+int results_prepare(Results *r, DBusMessage *call, Origin origin, bool stream, double timeout,
+                    Job **out)
+{
+        const char *sender = dbus_message_get_sender(call);
+        Job *j = calloc(1, sizeof(*j));
+        int ret;
+
+        (void)r;
+        if (!j)
+                return -ENOMEM;
+        j->origin = origin;
+        j->stream = stream;
+        j->timeout = timeout;
+        g_queue_init(&j->waiters);
+        ret = reply_to_init(&j->reply, call);
+        if (ret == 0 && sender && !(j->owner = strdup(sender)))
+                ret = -ENOMEM;
+        if (ret < 0) {
+                job_free(j);
+                return ret;
+        }
+        *out = j;
+        return 0;
+}
+
+void results_commit(Results *r, Job *j, uint64_t id)
+{
+        j->id = id;
+        g_hash_table_insert(r->jobs, &j->id, j);
+}
+
+void results_discard(Job *j)
+{
+        if (j)
+                job_free(j);
+}
+
+double results_started(Results *r, uint64_t id)
+{
+        Job *j = job_find(r, id);
+
+        if (!j)
+                return -1;
+        j->started = true;
+        return j->timeout;
+}
+
+bool results_known(Results *r, uint64_t id)
+{
+        return job_find(r, id) != NULL;
+}
+
+/* ---- signals: unicast to the Submit caller and to subscribers ---- */
+
+static void send_to(Results *r, DBusMessage *sig, const char *dest)
+{
+        DBusMessage *copy = dbus_message_copy(sig);
+
+        if (copy && dbus_message_set_destination(copy, dest))
+                send(r, copy);
+        else if (copy)
+                dbus_message_unref(copy);
+}
+
+/* Output of j (NULL: background): its Submit caller (stream) and every subscriber, once each. */
+static void send_output(Results *r, Job *j, uint64_t id, const char *stream, const char *text)
+{
+        DBusMessage *sig = dbus_message_new_signal(GUILOOP_OBJECT_PATH, GUILOOP_INTERFACE, "Output");
+        dbus_uint64_t eid = id;
+        const char *owner = j && j->origin == ORIGIN_SUBMIT && j->stream ? j->owner : NULL;
+        /* An Execute or RunFile caller gets its output once, in the reply. */
+        const char *skip = j && j->origin != ORIGIN_SUBMIT ? j->owner : owner;
+        GHashTableIter it;
+        gpointer key;
+
+        if (!sig || !dbus_message_append_args(sig, DBUS_TYPE_UINT64, &eid, DBUS_TYPE_STRING, &stream,
+                                              DBUS_TYPE_STRING, &text, DBUS_TYPE_INVALID)) {
+                if (sig)
+                        dbus_message_unref(sig);
+                return;
+        }
+        r->output_seq++;
+        if (j && !j->first_output_seq)
+                j->first_output_seq = r->output_seq;
+        if (owner)
+                send_to(r, sig, owner);
+        g_hash_table_iter_init(&it, r->subscribers);
+        while (g_hash_table_iter_next(&it, &key, NULL))
+                if (!skip || strcmp(skip, key) != 0)
+                        send_to(r, sig, key);
+        dbus_message_unref(sig);
+}
+
+void results_output(Results *r, uint64_t id, Output *out)
+{
+        Job *j = job_find(r, id);
+        char *texts[OUTPUT_N_STREAMS];
+
+        if (!output_take(out, texts))
+                return;
+        for (int i = 0; i < OUTPUT_N_STREAMS; i++) {
+                if (!texts[i])
+                        continue;
+                if (j)
+                        j->streamed[i] += strlen(texts[i]);
+                send_output(r, j, id, stream_names[i], texts[i]);
+                free(texts[i]);
+        }
+}
+
+void results_background(Results *r, int stream, const char *text)
+{
+        send_output(r, NULL, 0, stream_names[stream == OUTPUT_STDERR], text);
+}
+
+/* What the final texts hold past what was streamed (the dropped-bytes line, the traceback). */
+static void send_tail(Results *r, Job *j)
+{
+        const char *texts[OUTPUT_N_STREAMS] = { j->stdout_text, j->stderr_text };
+
+        for (int i = 0; i < OUTPUT_N_STREAMS; i++) {
+                size_t len = texts[i] ? strlen(texts[i]) : 0;
+
+                if (len > j->streamed[i]) {
+                        send_output(r, j, j->id, stream_names[i], texts[i] + j->streamed[i]);
+                        j->streamed[i] = len;
+                }
+        }
+}
+
+static DBusMessage *finished_signal(Job *j, bool with_output)
+{
+        DBusMessage *sig = dbus_message_new_signal(GUILOOP_OBJECT_PATH, GUILOOP_INTERFACE,
+                                                   "Finished");
+        dbus_uint64_t id = j->id;
+        dbus_bool_t success = j->status == 0 && j->success;
+        const char *result = j->result ? j->result : "";
+        const char *out = with_output && j->stdout_text ? j->stdout_text : "";
+        const char *err = with_output && j->stderr_text ? j->stderr_text : "";
+
+        if (j->status && with_output)
+                err = j->status_text ? j->status_text : "";
+        if (sig && !dbus_message_append_args(sig, DBUS_TYPE_UINT64, &id, DBUS_TYPE_BOOLEAN, &success,
+                                             DBUS_TYPE_STRING, &result, DBUS_TYPE_STRING, &out,
+                                             DBUS_TYPE_STRING, &err, DBUS_TYPE_INVALID)) {
+                dbus_message_unref(sig);
+                sig = NULL;
+        }
+        return sig;
+}
+
+static void send_finished(Results *r, Job *j)
+{
+        DBusMessage *full = finished_signal(j, true), *bare = finished_signal(j, false);
+        const char *owner = j->origin == ORIGIN_SUBMIT ? j->owner : NULL;
+        /* An Execute or RunFile caller has the reply: no Finished for it. */
+        const char *skip = j->owner;
+        GHashTableIter it;
+        gpointer key, value;
+
+        if (full && bare) {
+                /* A listener that got the output as Output signals gets it empty here. */
+                if (owner)
+                        send_to(r, j->stream ? bare : full, owner);
+                g_hash_table_iter_init(&it, r->subscribers);
+                while (g_hash_table_iter_next(&it, &key, &value)) {
+                        Subscriber *s = value;
+                        bool got_all = !j->first_output_seq || s->since_seq < j->first_output_seq;
+
+                        if (!skip || strcmp(skip, key) != 0)
+                                send_to(r, got_all ? bare : full, key);
+                }
+        }
+        if (full)
+                dbus_message_unref(full);
+        if (bare)
+                dbus_message_unref(bare);
+}
+
+/* ---- replies ---- */
+
+static int status_code(int status)
+{
+        switch (status) {
+        case EXECUTION_E_FILE_NOT_FOUND:
+                return BUS_E_FILE_NOT_FOUND;
+        case EXECUTION_E_SHUTTING_DOWN:
+                return BUS_E_SHUTTING_DOWN;
+        case EXECUTION_E_CANCELLED:
+                return BUS_E_CANCELLED;
+        default:
+                return BUS_E_FAILED;
+        }
+}
+
+static const char *status_text(const Job *j)
+{
+        if (j->status_text)
+                return j->status_text;
+        switch (j->status) {
+        case EXECUTION_E_SHUTTING_DOWN:
+                return "guiloopd is shutting down";
+        case EXECUTION_E_CANCELLED:
+                return "the execution was cancelled";
+        case EXECUTION_E_CALLER_GONE:
+                return "its caller left the bus before it started";
+        default:
+                return "failed";
+        }
+}
+
+/* Execute's, RunFile's or Wait's answer (with_result: the four-field form). */
+static void reply_results(Results *r, Job *j, const ReplyTo *to, bool with_result)
+{
+        dbus_bool_t success = j->success;
+        const char *result = j->result ? j->result : "";
+        const char *out = j->stdout_text ? j->stdout_text : "";
+        const char *err = j->stderr_text ? j->stderr_text : "";
+        DBusMessage *m;
+        bool ok;
+
+        if (to->no_reply)
+                return;
+        if (j->status)
+                return send(r, reply_to_error(to, status_code(j->status), status_text(j)));
+        m = reply_to_return(to);
+        if (!m)
+                return log_err("out of memory answering execution %" PRIu64, j->id);
+        if (with_result)
+                ok = dbus_message_append_args(m, DBUS_TYPE_BOOLEAN, &success, DBUS_TYPE_STRING,
+                                              &result, DBUS_TYPE_STRING, &out, DBUS_TYPE_STRING,
+                                              &err, DBUS_TYPE_INVALID);
+        else
+                ok = dbus_message_append_args(m, DBUS_TYPE_BOOLEAN, &success, DBUS_TYPE_STRING,
+                                              &out, DBUS_TYPE_STRING, &err, DBUS_TYPE_INVALID);
+        if (!ok) {
+                dbus_message_unref(m);
+                return send(r, reply_to_error(to, -ENOMEM, "out of memory"));
+        }
+        send(r, m);
+}
+
+static void keep(Results *r, Job *j)
+{
+        g_queue_push_tail(&r->kept, j);
+        while (r->kept.length > r->keep) {
+                Job *old = g_queue_pop_head(&r->kept);
+
+                g_hash_table_remove(r->jobs, &old->id);
+        }
+}
+
+void results_finished(Results *r, Execution *e)
+{
+        Job *j = job_find(r, e->id);
+        ReplyTo *w;
+
+        if (!j) {
+                execution_free(e);
+                return;
+        }
+        /* The last of the streamed output, then the reply and Finished. */
+        if (e->status == 0)
+                results_output(r, e->id, e->output);
+        j->finished = true;
+        j->status = e->status;
+        j->status_text = steal_pointer(&e->status_text);
+        j->success = e->success;
+        j->result = steal_pointer(&e->result);
+        j->stdout_text = steal_pointer(&e->stdout_text);
+        j->stderr_text = steal_pointer(&e->stderr_text);
+        execution_free(e);
+        if (j->status == 0)
+                send_tail(r, j);
+
+        if (j->status != EXECUTION_E_CALLER_GONE) {
+                if (j->origin != ORIGIN_SUBMIT)
+                        reply_results(r, j, &j->reply, j->origin == ORIGIN_EXECUTE);
+                send_finished(r, j);
+                while ((w = g_queue_pop_head(&j->waiters))) {
+                        reply_results(r, j, w, true);
+                        reply_to_clear(w);
+                        free(w);
+                }
+        }
+        reply_to_clear(&j->reply);
+        keep(r, j);
+}
+
+int results_wait(Results *r, uint64_t id, DBusMessage *call)
+{
+        Job *j = job_find(r, id);
+        ReplyTo *w;
+        int ret;
+
+        if (!j)
+                return BUS_E_UNKNOWN_EXECUTION;
+        w = calloc(1, sizeof(*w));
+        if (!w)
+                return -ENOMEM;
+        ret = reply_to_init(w, call);
+        if (ret < 0) {
+                free(w);
+                return ret;
+        }
+        if (j->finished) {
+                reply_results(r, j, w, true);
+                reply_to_clear(w);
+                free(w);
+        } else {
+                g_queue_push_tail(&j->waiters, w);
+        }
+        return 0;
+}
+
+int results_subscribe(Results *r, const char *sender)
+{
+        Subscriber *s;
+        char *key;
+
+        if (g_hash_table_contains(r->subscribers, sender))
+                return 0;
+        s = calloc(1, sizeof(*s));
+        key = strdup(sender);
+        if (!s || !key) {
+                free(s);
+                free(key);
+                return -ENOMEM;
+        }
+        s->since_seq = r->output_seq;
+        g_hash_table_insert(r->subscribers, key, s);
+        return 0;
+}
+
+void results_unsubscribe(Results *r, const char *sender)
+{
+        g_hash_table_remove(r->subscribers, sender);
+}
+
+size_t results_caller_gone(Results *r, const char *sender, uint64_t **ids)
+{
+        GArray *a = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+        GHashTableIter it;
+        gpointer value;
+        size_t n;
+
+        g_hash_table_remove(r->subscribers, sender);
+        g_hash_table_iter_init(&it, r->jobs);
+        while (g_hash_table_iter_next(&it, NULL, &value)) {
+                Job *j = value;
+
+                /* A Submit's result stays for Wait; an Execute's has nobody left to go to. */
+                if (!j->finished && !j->started && j->origin != ORIGIN_SUBMIT && j->owner &&
+                    strcmp(j->owner, sender) == 0)
+                        g_array_append_val(a, j->id);
+        }
+        n = a->len;
+        *ids = (uint64_t *)(void *)g_array_free(a, FALSE);
+        return n;
+}
+
+void results_abandon(Results *r, uint64_t id, const char *why)
+{
+        Job *j = job_find(r, id);
+
+        if (j && j->origin != ORIGIN_SUBMIT && !j->reply.no_reply)
+                send(r, reply_to_error(&j->reply, BUS_E_SHUTTING_DOWN, why));
+}

@@ -241,13 +241,17 @@ int api_stacks(Client *c, char **text, DBusError *error)
         return dup_out(t, text);
 }
 
-int api_subscribe(Client *c, DBusError *error)
+int api_subscribe(Client *c, char **sender, DBusError *error)
 {
         _cleanup_(dbus_message_unrefp) DBusMessage *m = method(c, "Subscribe"), *reply = NULL;
+        int r;
 
         if (!m)
                 return -ENOMEM;
-        return client_call(c, m, -1, NULL, NULL, &reply, error);
+        r = client_call(c, m, -1, NULL, NULL, &reply, error);
+        if (r == 0 && sender)
+                r = dup_out(dbus_message_get_sender(reply) ?: "", sender);
+        return r;
 }
 
 int api_properties(Client *c, bool auto_start, DBusMessage **reply, DBusError *error)

@@ -45,7 +45,8 @@ int api_is_complete(Client *c, const char *code, char **status, char **indent,
 int api_inspect(Client *c, const char *code, int cursor, bool *found, char **text,
                 DBusError *error);
 int api_stacks(Client *c, char **text, DBusError *error);
-int api_subscribe(Client *c, DBusError *error);
+/* Subscribe(); *sender (when not NULL): the daemon's unique name, to free(). */
+int api_subscribe(Client *c, char **sender, DBusError *error);
 
 /* Properties.GetAll of the interface; the reply is an a{sv}. */
 int api_properties(Client *c, bool auto_start, DBusMessage **reply, DBusError *error);

@@ -346,11 +346,18 @@ int cmd_monitor(Client *c, char **args _unused_, int n _unused_)
         r = client_watch_owner(c);
         if (r < 0)
                 return fatal(r);
-        r = api_subscribe(c, &e);
-        if (r == CLIENT_E_DBUS)
-                return unknown_method(c, "Subscribe", &e);
-        if (r < 0)
-                return fatal(r);
+        {
+                _cleanup_(freep) char *sender = NULL;
+
+                r = api_subscribe(c, &sender, &e);
+                if (r == CLIENT_E_DBUS)
+                        return unknown_method(c, "Subscribe", &e);
+                if (r < 0)
+                        return fatal(r);
+                r = live_set_daemon(&l, sender);
+                if (r < 0)
+                        return fatal(r);
+        }
         fprintf(stderr, "guiloopctl: monitoring %s; Ctrl-C to stop\n", client_name(c));
 
         for (;;) {
@@ -379,7 +386,7 @@ int cmd_monitor(Client *c, char **args _unused_, int n _unused_)
                 }
                 if (l.owner_new) {
                         l.owner_new = false;
-                        r = api_subscribe(c, &e);
+                        r = api_subscribe(c, NULL, &e);
                         live_end_line(&l);
                         if (r == 0)
                                 printf("[guiloopd is back: subscribed again]\n");

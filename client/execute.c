@@ -168,6 +168,7 @@ int execute_code(Live *l, const char *code, int sigfd, Outcome *o)
 
 bool execute_subscribe(Live *l, bool quiet)
 {
+        _cleanup_(freep) char *sender = NULL;
         DBusError e = DBUS_ERROR_INIT;
         int r;
 
@@ -175,9 +176,10 @@ bool execute_subscribe(Live *l, bool quiet)
                 return true;
         if (l->no_subscribe)
                 return false;
-        r = api_subscribe(l->c, &e);
+        r = api_subscribe(l->c, &sender, &e);
         if (r == 0) {
                 l->subscribed = true;
+                (void)live_set_daemon(l, sender);
                 return true;
         }
         if (r == CLIENT_E_DBUS && ctl_unknown_method(&e)) {

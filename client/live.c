@@ -49,9 +49,22 @@ void live_forget(Live *l)
         }
 }
 
+int live_set_daemon(Live *l, const char *unique)
+{
+        free(l->daemon);
+        l->daemon = NULL;
+        if (unique && unique[0]) {
+                l->daemon = strdup(unique);
+                if (!l->daemon)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
 void live_done(Live *l)
 {
         live_forget(l);
+        live_set_daemon(l, NULL);
         l->runner = client_free(l->runner);
 }
 
@@ -230,16 +243,23 @@ static void handle(Live *l, DBusMessage *m, bool replay)
                                            DBUS_TYPE_INVALID) ||
                     strcmp(name, client_name(l->c)) != 0)
                         return;
+                if (!dbus_message_has_sender(m, DBUS_SERVICE_DBUS))
+                        return;
                 if (old_owner[0]) {
                         l->owner_lost = true;
                         if (l->owner && strcmp(old_owner, l->owner) == 0)
                                 l->gone = true;
                 }
-                if (new_owner[0])
+                if (new_owner[0]) {
                         l->owner_new = true;
+                        (void)live_set_daemon(l, new_owner);
+                }
                 return;
         }
         if (!dbus_message_has_interface(m, GUILOOP_INTERFACE))
+                return;
+        /* Only the daemon speaks for the daemon: any peer can send a signal. */
+        if (l->daemon && !dbus_message_has_sender(m, l->daemon))
                 return;
         if (dbus_message_is_signal(m, GUILOOP_INTERFACE, "Output")) {
                 if (!dbus_message_get_args(m, NULL, DBUS_TYPE_UINT64, &id, DBUS_TYPE_STRING,
@@ -281,7 +301,7 @@ int live_own(Live *l, uint64_t id, const char *owner)
         l->own = id;
         if (owner) {
                 l->owner = strdup(owner);
-                if (!l->owner)
+                if (!l->owner || live_set_daemon(l, owner) < 0)
                         return -ENOMEM;
         }
         for (size_t i = 0; i < l->n_held; i++)

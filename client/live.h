@@ -52,6 +52,7 @@ typedef struct Live {
 
         uint64_t own; /* 0: none, or not known */
         char *owner;  /* the daemon's unique name that runs own */
+        char *daemon; /* the daemon's unique name: signals from others are dropped */
         bool finished, success, gone;
         bool cancel_sent, own_printed;
         char *result;
@@ -76,6 +77,9 @@ void live_on_signal(Client *c, DBusMessage *m, void *userdata);
 void live_hold(Live *l);
 /* Own execution id (0: unknown, show nothing as own); replays what was held. */
 int live_own(Live *l, uint64_t id, const char *owner);
+/* The daemon's unique name as a reply said it (NULL: not known, take any). */
+int live_set_daemon(Live *l, const char *unique);
+
 /* Forget own: back to printing background output only. */
 void live_forget(Live *l);
 

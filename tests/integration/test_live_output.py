@@ -288,3 +288,31 @@ def test_monitor_shows_background_output(daemon, guiloopctl, ctl_env):
     finally:
         mon.send_signal(signal.SIGINT)
         assert mon.wait(5) == CTL_OK
+
+
+def test_monitor_ignores_output_signals_from_another_peer(daemon, guiloopctl, ctl_env, bus):
+    """Any peer may send a signal to the monitor's connection; only the daemon's count."""
+    mon = start_monitor(ctl_env)
+    try:
+        wait_monitoring(mon)
+        unique = [n for n in bus.list_names() if n.startswith(":")]
+        pid = mon.pid
+        target = [n for n in unique
+                  if int(bus.call_blocking("org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                           "org.freedesktop.DBus", "GetConnectionUnixProcessID",
+                                           "s", [n])) == pid]
+        assert len(target) == 1, target
+        import dbus
+        fake = dbus.lowlevel.SignalMessage("/org/guiloop/GuiLoop1", "org.guiloop.GuiLoop1",
+                                           "Output")
+        fake.set_destination(target[0])
+        fake.append(dbus.UInt64(0), "stdout", "forged\n")
+        bus.send_message(fake)
+        bus.flush()
+        p = run_ctl(["exec", "print('real')"], ctl_env)
+        assert p.returncode == CTL_OK, describe(p)
+        text = read_until(mon, r"^\[\d+ stdout\] real$")
+        assert "forged" not in text, text
+    finally:
+        mon.send_signal(signal.SIGINT)
+        assert mon.wait(5) == CTL_OK

@@ -15,8 +15,6 @@
 #include "execute.h"
 #include "live.h"
 
-#define fatal ctl_fatal
-#define bus_error ctl_bus_error
 
 int read_code(int fd, char **out)
 {
@@ -63,12 +61,12 @@ static int run_live(Client *c, const char *code, const char *path, char **argv, 
 
         sigfd = live_sigint_fd();
         if (sigfd < 0)
-                return fatal(sigfd);
+                return ctl_fatal(sigfd);
         live_init(&l, c);
         client_set_signal_handler(c, live_on_signal, &l);
         r = client_watch_owner(c);
         if (r < 0)
-                return fatal(r);
+                return ctl_fatal(r);
         if (code)
                 r = execute_code(&l, code, sigfd, &o);
         else
@@ -78,7 +76,7 @@ static int run_live(Client *c, const char *code, const char *path, char **argv, 
                 fputc('\n', stdout);
         }
         if (fflush(stdout) != 0 && r == EXIT_OK)
-                r = fatal(-errno);
+                r = ctl_fatal(-errno);
         free(o.result);
         client_set_signal_handler(c, NULL, NULL);
         live_done(&l);
@@ -94,7 +92,7 @@ int cmd_exec(Client *c, char **args, int n _unused_)
         if (strcmp(code, "-") == 0) {
                 r = read_code(STDIN_FILENO, &input);
                 if (r < 0)
-                        return fatal(r);
+                        return ctl_fatal(r);
                 if (r > 0)
                         return r;
                 code = input;
@@ -132,7 +130,7 @@ int cmd_run(Client *c, char **args, int n)
                 return ctl_usage_error("FILE is empty");
         r = absolute_path(args[0], &path);
         if (r < 0)
-                return fatal(r);
+                return ctl_fatal(r);
         if ((r = ctl_check_text("FILE", path, strlen(path))))
                 return r;
         for (int i = 1; i < n; i++)
@@ -150,10 +148,10 @@ static int simple_call(Client *c, const char *member, DBusMessage **reply)
 
         m = client_method(c, GUILOOP_INTERFACE, member, false);
         if (!m)
-                return fatal(-ENOMEM);
+                return ctl_fatal(-ENOMEM);
         r = client_call_blocking(c, m, reply, &e);
         if (r == CLIENT_E_DBUS) {
-                r = bus_error(c, NULL, &e);
+                r = ctl_bus_error(c, NULL, &e);
                 dbus_error_free(&e);
         }
         return r;
@@ -171,7 +169,7 @@ int cmd_interrupt(Client *c, char **args _unused_, int n _unused_)
                 return r;
         if (!dbus_message_get_args(reply, &e, DBUS_TYPE_BOOLEAN, &interrupted,
                                    DBUS_TYPE_INVALID)) {
-                r = bus_error(c, "unexpected reply", &e);
+                r = ctl_bus_error(c, "unexpected reply", &e);
                 dbus_error_free(&e);
                 return r;
         }
@@ -191,16 +189,16 @@ int cmd_shutdown(Client *c, char **args _unused_, int n _unused_)
                 return r;
         unique = strdup(dbus_message_get_sender(reply) ?: "");
         if (!unique)
-                return fatal(-ENOMEM);
+                return ctl_fatal(-ENOMEM);
         if (!unique[0])
                 return EXIT_OK;
         r = client_wait_gone(c, unique, &e);
         if (r == CLIENT_E_DBUS) {
-                r = bus_error(c, "waiting for the daemon to stop", &e);
+                r = ctl_bus_error(c, "waiting for the daemon to stop", &e);
                 dbus_error_free(&e);
                 return r;
         }
-        return r < 0 ? fatal(r) : EXIT_OK;
+        return r < 0 ? ctl_fatal(r) : EXIT_OK;
 }
 
 static void print_value(DBusMessageIter *v)
@@ -265,10 +263,10 @@ int cmd_status(Client *c, char **args _unused_, int n _unused_)
 
         m = client_method(c, DBUS_INTERFACE_PROPERTIES, "GetAll", true);
         if (!m || !dbus_message_append_args(m, DBUS_TYPE_STRING, &iface, DBUS_TYPE_INVALID))
-                return fatal(-ENOMEM);
+                return ctl_fatal(-ENOMEM);
         r = client_call_blocking(c, m, &reply, &e);
         if (r == CLIENT_E_DBUS) {
-                r = bus_error(c, NULL, &e);
+                r = ctl_bus_error(c, NULL, &e);
                 dbus_error_free(&e);
                 return r;
         }
@@ -291,7 +289,7 @@ int cmd_status(Client *c, char **args _unused_, int n _unused_)
                 printf("%s: ", name);
                 print_value(&value);
         }
-        return fflush(stdout) == 0 ? EXIT_OK : fatal(-errno);
+        return fflush(stdout) == 0 ? EXIT_OK : ctl_fatal(-errno);
 }
 
 
@@ -305,7 +303,7 @@ static int unknown_method(Client *c, const char *member, DBusError *e)
                         client_name(c), member);
                 r = EXIT_BUS;
         } else {
-                r = bus_error(c, NULL, e);
+                r = ctl_bus_error(c, NULL, e);
         }
         dbus_error_free(e);
         return r;
@@ -321,11 +319,11 @@ int cmd_stacks(Client *c, char **args _unused_, int n _unused_)
         if (r == CLIENT_E_DBUS)
                 return unknown_method(c, "Stacks", &e);
         if (r < 0)
-                return fatal(r);
+                return ctl_fatal(r);
         fputs(text, stdout);
         if (text[0] && text[strlen(text) - 1] != '\n')
                 fputc('\n', stdout);
-        return fflush(stdout) == 0 ? EXIT_OK : fatal(-errno);
+        return fflush(stdout) == 0 ? EXIT_OK : ctl_fatal(-errno);
 }
 
 /* Every Output and Finished, background included, until Ctrl-C; across
@@ -339,13 +337,13 @@ int cmd_monitor(Client *c, char **args _unused_, int n _unused_)
 
         sigfd = live_sigint_fd();
         if (sigfd < 0)
-                return fatal(sigfd);
+                return ctl_fatal(sigfd);
         live_init(&l, c);
         l.monitor = true;
         client_set_signal_handler(c, live_on_signal, &l);
         r = client_watch_owner(c);
         if (r < 0)
-                return fatal(r);
+                return ctl_fatal(r);
         {
                 _cleanup_(freep) char *sender = NULL;
 
@@ -353,10 +351,10 @@ int cmd_monitor(Client *c, char **args _unused_, int n _unused_)
                 if (r == CLIENT_E_DBUS)
                         return unknown_method(c, "Subscribe", &e);
                 if (r < 0)
-                        return fatal(r);
+                        return ctl_fatal(r);
                 r = live_set_daemon(&l, sender);
                 if (r < 0)
-                        return fatal(r);
+                        return ctl_fatal(r);
         }
         fprintf(stderr, "guiloopctl: monitoring %s; Ctrl-C to stop\n", client_name(c));
 
@@ -370,7 +368,7 @@ int cmd_monitor(Client *c, char **args _unused_, int n _unused_)
                         break;
                 }
                 if (r < 0) {
-                        r = fatal(r);
+                        r = ctl_fatal(r);
                         break;
                 }
                 if (p.revents) {

@@ -93,12 +93,37 @@ static void log_denied(CallerCheck *cc, const char *sender, const char *why)
                             suppressed ? "; more denials were not logged" : "");
 }
 
+/* A pending entry for name, with the question asked; NULL when that failed (then denied). */
+static Sender *ask(CallerCheck *cc, const char *name)
+{
+        Sender *s = calloc(1, sizeof(*s));
+        char *key = strdup(name);
+
+        if (!s || !key) {
+                free(s);
+                free(key);
+                return NULL;
+        }
+        g_queue_init(&s->held);
+        s->verdict = VERDICT_PENDING;
+        g_hash_table_insert(cc->senders, key, s);
+        if (cc->ops.lookup(cc->ops.data, name) < 0) {
+                s->verdict = VERDICT_DENIED;
+                log_denied(cc, name, "cannot ask the bus for its Unix user");
+        }
+        return s;
+}
+
+void caller_check_prefetch(CallerCheck *cc, const char *sender)
+{
+        if (!g_hash_table_contains(cc->senders, sender))
+                ask(cc, sender);
+}
+
 int caller_check_message(CallerCheck *cc, DBusMessage *m, bool needs_check)
 {
         const char *name = dbus_message_get_sender(m);
         Sender *s;
-        char *key;
-        int r;
 
         if (!name)
                 return needs_check ? CALLER_DENIED : CALLER_ALLOWED;
@@ -109,22 +134,9 @@ int caller_check_message(CallerCheck *cc, DBusMessage *m, bool needs_check)
         if (!s && !needs_check)
                 return CALLER_ALLOWED;
         if (!s) {
-                s = calloc(1, sizeof(*s));
-                key = strdup(name);
-                if (!s || !key) {
-                        free(s);
-                        free(key);
+                s = ask(cc, name);
+                if (!s || s->verdict == VERDICT_DENIED)
                         return CALLER_DENIED;
-                }
-                g_queue_init(&s->held);
-                s->verdict = VERDICT_PENDING;
-                g_hash_table_insert(cc->senders, key, s);
-                r = cc->ops.lookup(cc->ops.data, name);
-                if (r < 0) {
-                        s->verdict = VERDICT_DENIED;
-                        log_denied(cc, name, "cannot ask the bus for its Unix user");
-                        return CALLER_DENIED;
-                }
         }
         g_queue_push_tail(&s->held, dbus_message_ref(m));
         return CALLER_HELD;

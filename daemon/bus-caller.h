@@ -53,6 +53,11 @@ DEFINE_CLEANUP(CallerCheck *, caller_check_free);
  */
 int caller_check_message(CallerCheck *cc, DBusMessage *m, bool needs_check);
 void caller_check_answer(CallerCheck *cc, const char *sender, int result, unsigned long uid);
+/*
+ * sender just joined the bus: ask about it now, so that its first call
+ * need not wait for the answer.
+ */
+void caller_check_prefetch(CallerCheck *cc, const char *sender);
 /* sender left the bus. */
 void caller_check_forget(CallerCheck *cc, const char *sender);
 /* Senders whose uid is known or asked (for tests and the log). */

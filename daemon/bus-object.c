@@ -944,8 +944,13 @@ static DBusHandlerResult on_filter(DBusConnection *conn, DBusMessage *m, void *d
             dbus_message_has_sender(m, DBUS_SERVICE_DBUS) &&
             dbus_message_get_args(m, NULL, DBUS_TYPE_STRING, &name, DBUS_TYPE_STRING, &old_owner,
                                   DBUS_TYPE_STRING, &new_owner, DBUS_TYPE_INVALID) &&
-            name[0] == ':' && !*new_owner)
-                caller_gone(o, name);
+            name[0] == ':') {
+                if (!*new_owner)
+                        caller_gone(o, name);
+                else if (!*old_owner && strcmp(name, dbus_bus_get_unique_name(o->s.conn)) != 0)
+                        /* A new connection: its uid is known before its first call. */
+                        caller_check_prefetch(o->callers, name);
+        }
         return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;
 }
 

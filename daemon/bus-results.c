@@ -176,6 +176,14 @@ static void send_to(Results *r, DBusMessage *sig, const char *dest)
                 dbus_message_unref(copy);
 }
 
+/* Is there a subscriber other than skip? */
+static bool has_listener(Results *r, const char *skip)
+{
+        guint n = g_hash_table_size(r->subscribers);
+
+        return n > 1 || (n == 1 && (!skip || !g_hash_table_contains(r->subscribers, skip)));
+}
+
 /* Output of j (NULL: background): its Submit caller (stream) and every subscriber, once each. */
 static void send_output(Results *r, Job *j, uint64_t id, const char *stream, const char *text)
 {
@@ -187,6 +195,11 @@ static void send_output(Results *r, Job *j, uint64_t id, const char *stream, con
         GHashTableIter it;
         gpointer key;
 
+        if (!owner && !has_listener(r, skip)) {
+                if (sig)
+                        dbus_message_unref(sig);
+                return;
+        }
         if (!sig || !dbus_message_append_args(sig, DBUS_TYPE_UINT64, &eid, DBUS_TYPE_STRING, &stream,
                                               DBUS_TYPE_STRING, &text, DBUS_TYPE_INVALID)) {
                 if (sig)
@@ -265,12 +278,18 @@ static DBusMessage *finished_signal(Job *j, bool with_output)
 
 static void send_finished(Results *r, Job *j)
 {
-        DBusMessage *full = finished_signal(j, true), *bare = finished_signal(j, false);
         const char *owner = j->origin == ORIGIN_SUBMIT ? j->owner : NULL;
         /* An Execute or RunFile caller has the reply: no Finished for it. */
         const char *skip = j->owner;
+        DBusMessage *full, *bare;
         GHashTableIter it;
         gpointer key, value;
+
+        /* Most Executes have nobody listening: build nothing for them. */
+        if (!owner && !has_listener(r, skip))
+                return;
+        full = finished_signal(j, true);
+        bare = finished_signal(j, false);
 
         if (full && bare) {
                 /* A listener that got the output as Output signals gets it empty here. */

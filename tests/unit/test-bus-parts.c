@@ -193,6 +193,16 @@ static void test_caller_check(void)
         caller_check_forget(cc, ":1.7");
         ok(caller_check_size(cc) == 2, "forgotten when it leaves the bus");
 
+        caller_check_prefetch(cc, ":1.20");
+        ok(n_asked == 5 && strcmp(asked[4], ":1.20") == 0, "a new name on the bus is asked about at once");
+        caller_check_answer(cc, ":1.20", CALLER_LOOKUP_OK, 1000);
+        m[3] = from(":1.20", 14);
+        ok(caller_check_message(cc, m[3], true) == CALLER_ALLOWED,
+           "so its first call goes on without waiting");
+        dbus_message_unref(m[3]);
+        caller_check_prefetch(cc, ":1.20");
+        ok(n_asked == 5, "and is not asked about twice");
+
         for (int i = 0; i < 3; i++)
                 dbus_message_unref(m[i]);
         for (int i = 0; i < n_delivered; i++)

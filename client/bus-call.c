@@ -20,6 +20,8 @@ struct Client {
         /* client_wait_gone(): the unique name watched, and whether it left. */
         const char *gone_name;
         bool gone;
+        ClientSignalFn signal_fn;
+        void *signal_data;
 };
 
 static dbus_bool_t add_watch(DBusWatch *w, void *data)
@@ -67,6 +69,8 @@ static DBusHandlerResult filter(DBusConnection *conn _unused_, DBusMessage *m, v
                                   DBUS_TYPE_STRING, &new_owner, DBUS_TYPE_INVALID) &&
             strcmp(name, c->gone_name) == 0 && new_owner[0] == '\0')
                 c->gone = true;
+        if (c->signal_fn && dbus_message_get_type(m) == DBUS_MESSAGE_TYPE_SIGNAL)
+                c->signal_fn(c, m, c->signal_data);
         return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;
 }
 
@@ -132,41 +136,102 @@ static void dispatch_all(Client *c)
                 ;
 }
 
-/* One poll() over the connection's watches and fd (when >= 0), then handle
- * what is ready and dispatch.  *fd_ready tells whether fd was readable. */
-static int iterate(Client *c, int fd, bool *fd_ready)
+/* One poll() over the watches of every connection and the extra fds, then
+ * handle what is ready and dispatch them all. */
+int client_iterate_many(Client **cs, size_t n_clients, struct pollfd *extra, size_t n_extra,
+                        int timeout_ms)
 {
-        struct pollfd fds[MAX_WATCHES + 1];
-        DBusWatch *which[MAX_WATCHES];
+        struct pollfd fds[2 * MAX_WATCHES + 4];
+        DBusWatch *which[2 * MAX_WATCHES];
+        Client *owner[2 * MAX_WATCHES];
         size_t n = 0, n_watches;
+        bool connected = false;
 
-        *fd_ready = false;
-        for (size_t i = 0; i < c->n_watches; i++) {
-                DBusWatch *w = c->watches[i];
+        if (n_extra > 4 || n_clients > 2)
+                return -EINVAL;
+        for (size_t k = 0; k < n_clients; k++) {
+                Client *c = cs[k];
 
-                if (!dbus_watch_get_enabled(w))
-                        continue;
-                fds[n] = (struct pollfd){ .fd = dbus_watch_get_unix_fd(w),
-                                          .events = dbus_poll_events(w) };
-                which[n++] = w;
+                connected = connected || dbus_connection_get_is_connected(c->conn);
+                for (size_t i = 0; i < c->n_watches; i++) {
+                        DBusWatch *w = c->watches[i];
+
+                        if (!dbus_watch_get_enabled(w))
+                                continue;
+                        fds[n] = (struct pollfd){ .fd = dbus_watch_get_unix_fd(w),
+                                                  .events = dbus_poll_events(w) };
+                        owner[n] = c;
+                        which[n++] = w;
+                }
         }
         n_watches = n;
-        if (fd >= 0)
-                fds[n++] = (struct pollfd){ .fd = fd, .events = POLLIN };
-        if (n == 0)
-                return -ENOTCONN; /* nothing could ever wake us */
+        for (size_t i = 0; i < n_extra; i++) {
+                extra[i].revents = 0;
+                fds[n++] = extra[i];
+        }
+        if (n_watches == 0 && (n_extra == 0 || !connected))
+                return -ENOTCONN; /* nothing could ever wake us, or the bus is gone */
 
-        if (poll(fds, n, -1) < 0)
+        if (poll(fds, n, timeout_ms) < 0)
                 return errno == EINTR ? 0 : -errno;
 
         for (size_t i = 0; i < n_watches; i++) {
                 /* Handling one watch may have removed another (disconnect). */
-                if (fds[i].revents && has_watch(c, which[i]))
+                if (fds[i].revents && has_watch(owner[i], which[i]))
                         dbus_watch_handle(which[i], dbus_poll_flags(fds[i].revents));
         }
-        if (fd >= 0 && fds[n - 1].revents)
-                *fd_ready = true;
+        for (size_t i = 0; i < n_extra; i++)
+                extra[i].revents = fds[n_watches + i].revents;
+        for (size_t k = 0; k < n_clients; k++)
+                dispatch_all(cs[k]);
+        return 0;
+}
+
+int client_iterate(Client *c, struct pollfd *extra, size_t n_extra, int timeout_ms)
+{
+        return client_iterate_many(&c, 1, extra, n_extra, timeout_ms);
+}
+
+/* The old shape: one extra fd or none. */
+static int iterate(Client *c, int fd, bool *fd_ready)
+{
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        int r;
+
+        r = client_iterate(c, &p, fd >= 0 ? 1 : 0, -1);
+        *fd_ready = r == 0 && fd >= 0 && p.revents;
+        return r;
+}
+
+void client_dispatch(Client *c)
+{
         dispatch_all(c);
+}
+
+bool client_connected(Client *c)
+{
+        return dbus_connection_get_is_connected(c->conn);
+}
+
+void client_set_signal_handler(Client *c, ClientSignalFn fn, void *userdata)
+{
+        c->signal_fn = fn;
+        c->signal_data = userdata;
+}
+
+int client_watch_owner(Client *c)
+{
+        _cleanup_(freep) char *rule = NULL;
+
+        if (asprintf(&rule,
+                     "type='signal',sender='" DBUS_SERVICE_DBUS "',interface='" DBUS_INTERFACE_DBUS
+                     "',member='NameOwnerChanged',arg0='%s'",
+                     c->name) < 0) {
+                rule = NULL;
+                return -ENOMEM;
+        }
+        /* No DBusError: libdbus sends it and does not wait for the answer. */
+        dbus_bus_add_match(c->conn, rule, NULL);
         return 0;
 }
 
@@ -188,23 +253,18 @@ static int take_reply(DBusMessage *m, DBusMessage **reply, DBusError *error)
         return 0;
 }
 
-static void pending_unrefp(DBusPendingCall **p)
+int client_send_with_reply(Client *c, DBusMessage *m, DBusPendingCall **pending)
 {
-        if (*p)
-                dbus_pending_call_unref(*p);
+        if (!dbus_connection_send_with_reply(c->conn, m, pending, DBUS_TIMEOUT_INFINITE))
+                return -ENOMEM;
+        return *pending ? 0 : -ENOTCONN;
 }
 
-int client_call(Client *c, DBusMessage *m, int fd, ClientFdFn fn, void *userdata,
-                DBusMessage **reply, DBusError *error)
+int client_wait_pending(Client *c, DBusPendingCall *pending, int fd, ClientFdFn fn,
+                        void *userdata, DBusMessage **reply, DBusError *error)
 {
-        _cleanup_(pending_unrefp) DBusPendingCall *pending = NULL;
         DBusMessage *r;
         int ret;
-
-        if (!dbus_connection_send_with_reply(c->conn, m, &pending, DBUS_TIMEOUT_INFINITE))
-                return -ENOMEM;
-        if (!pending)
-                return disconnected(error);
 
         for (;;) {
                 bool fd_ready;
@@ -233,6 +293,27 @@ int client_call(Client *c, DBusMessage *m, int fd, ClientFdFn fn, void *userdata
         if (!r)
                 return disconnected(error);
         return take_reply(r, reply, error);
+}
+
+int client_call(Client *c, DBusMessage *m, int fd, ClientFdFn fn, void *userdata,
+                DBusMessage **reply, DBusError *error)
+{
+        _cleanup_(dbus_pending_call_unrefp) DBusPendingCall *pending = NULL;
+        int r;
+
+        r = client_send_with_reply(c, m, &pending);
+        if (r == -ENOTCONN)
+                return disconnected(error);
+        if (r < 0)
+                return r;
+        return client_wait_pending(c, pending, fd, fn, userdata, reply, error);
+}
+
+int client_call_timeout(Client *c, DBusMessage *m, int timeout_ms, DBusMessage **reply,
+                        DBusError *error)
+{
+        *reply = dbus_connection_send_with_reply_and_block(c->conn, m, timeout_ms, error);
+        return *reply ? 0 : CLIENT_E_DBUS;
 }
 
 int client_call_blocking(Client *c, DBusMessage *m, DBusMessage **reply, DBusError *error)

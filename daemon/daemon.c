@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "bus.h"
+#include "guimod.h"
 #include "loader.h"
 #include "log.h"
 #include "python.h"
@@ -116,6 +117,18 @@ static bool interrupt_wanted(void *data)
                 d->interrupt_for = 0;
         pthread_mutex_unlock(&d->lock);
         return wanted;
+}
+
+/* For guiloop.execution(): any thread. */
+static uint64_t running_id(void *data)
+{
+        Daemon *d = data;
+        uint64_t id;
+
+        pthread_mutex_lock(&d->lock);
+        id = d->running ? d->running->id : 0;
+        pthread_mutex_unlock(&d->lock);
+        return id;
 }
 
 /* ---- the bus thread's side ---- */
@@ -301,6 +314,27 @@ static int setup_plugin_python(Daemon *d, const GuiloopPlugin *p)
         return 0;
 }
 
+/* The guiloop module, asyncio and matplotlib hooks (guimod.c); after the plugins' setup. */
+static int start_guiloop_module(Daemon *d)
+{
+        GuiModuleHost h = {
+                .ops = d->ops,
+                .loop = d->loop,
+                .toolkit = d->config->toolkit,
+                .tk_guest = d->config->tk_guest,
+                .matplotlib = d->config->python_matplotlib,
+                .data = d,
+                .running = running_id,
+        };
+        char err[1024] = "";
+
+        if (guimod_start(&h, err, sizeof(err)) != 0) {
+                log_err("%s", err);
+                return EXIT_SOFTWARE;
+        }
+        return 0;
+}
+
 static int start(Daemon *d, const char *plugin_dir)
 {
         PythonHooks hooks = { .data = d, .interrupt_wanted = interrupt_wanted };
@@ -326,6 +360,9 @@ static int start(Daemon *d, const char *plugin_dir)
         r = setup_plugin_python(d, d->plugin);
         if (r == 0 && d->guest_plugin)
                 r = setup_plugin_python(d, d->guest_plugin);
+        if (r != 0)
+                return r;
+        r = start_guiloop_module(d);
         if (r != 0)
                 return r;
         setlocale(LC_NUMERIC, "C");
@@ -379,6 +416,8 @@ int daemon_run(Config *config, const char *plugin_dir)
         }
 
         /* Python goes first: atexit handlers may still touch the toolkit. */
+        if (d.python)
+                guimod_stop(); /* asyncio's tasks are cancelled while Python lives */
         d.python = python_free(d.python);
         signals_uninstall();
         if (d.bus)

@@ -96,7 +96,9 @@ class _Selector(selectors.BaseSelector):
         self._keys = {}     # fd -> SelectorKey
         self._watches = {}  # fd -> the plugin's watch (a capsule)
         self._ready = {}    # fd -> selectors events seen since the last select()
+        self._muted = set() # fds whose watch is off until the running dispatch ends
         self._on_ready = None
+        self._busy = lambda: False
 
     @staticmethod
     def _fd(fileobj):
@@ -158,8 +160,23 @@ class _Selector(selectors.BaseSelector):
         if what & (_gui.FD_OUT | _gui.FD_HUP | _gui.FD_ERR):
             ev |= selectors.EVENT_WRITE
         self._ready[fd] = self._ready.get(fd, 0) | ev
+        if self._busy():
+            # A callback of ours runs a nested loop (plt.pause() in a task): the
+            # fd stays ready and its watch would fire on every turn of that loop.
+            w = self._watches.get(fd)
+            if w is not None and fd not in self._muted:
+                _gui.watch_update(w, 0)
+                self._muted.add(fd)
+            return
         if self._on_ready is not None:
             self._on_ready()
+
+    def _unmute(self):
+        for fd in self._muted:
+            key = self._keys.get(fd)
+            if key is not None:
+                _gui.watch_update(self._watches[fd], _mask(key.events))
+        self._muted.clear()
 
 
 def _make_iterate():
@@ -189,6 +206,7 @@ class GuiEventLoop(asyncio.SelectorEventLoop):
         selector = _Selector()
         super().__init__(selector)
         selector._on_ready = self._dispatch
+        selector._busy = lambda: self._dispatching
         self._iterate = _make_iterate()
 
     # -- scheduling: every new callback makes sure the timer is set ----------
@@ -213,7 +231,7 @@ class GuiEventLoop(asyncio.SelectorEventLoop):
     def _rearm(self):
         if self._closed:
             return
-        if self._ready or self._stopping:
+        if self._ready or self._stopping or self._selector._ready:
             when = 0
         elif self._scheduled:
             when = self._scheduled[0]._when
@@ -253,6 +271,8 @@ class GuiEventLoop(asyncio.SelectorEventLoop):
             self._stash = exc  # for the execution that waits
         finally:
             self._dispatching = False
+            if self._selector._muted:
+                self._selector._unmute()
             self._rearm()
 
     def _wait(self, fut):
@@ -425,3 +445,8 @@ def shutdown():
     loop._shutdown()
     asyncio.run = _real_run
     asyncio.runners.run = _real_run
+
+
+# Imported because asyncio was (guiloop_hooks.py), or for a first top-level
+# await, whose import of asyncio above re-enters the hook: it makes the loop here.
+install()

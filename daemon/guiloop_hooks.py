@@ -93,8 +93,7 @@ def when_imported(name, fn):
 
 
 def _asyncio_imported(module):
-    import _guiloop_asyncio
-    _guiloop_asyncio.install()
+    import _guiloop_asyncio  # noqa: F401  (it installs the loop)
 
 
 def _matplotlib_imported(module):

@@ -15,10 +15,11 @@ from helpers import poll
 
 def test_await_while_a_toolkit_timer_ticks(daemon, toolkit):
     daemon.ok(snippet(toolkit, "ticker"))
-    ok, result, _, err = daemon.execute(
+    ok, result, out, err = daemon.execute(
         "import asyncio, time\nt0, n0 = time.monotonic(), ticks\n"
         "await asyncio.sleep(0.5)\n(time.monotonic() - t0, ticks - n0)")
     assert ok, err
+    assert (out, err) == ("", "")  # the first use of asyncio is silent
     elapsed, ticked = eval(result)
     assert 0.5 <= elapsed < 1.5, elapsed
     # A 20 ms timer: 25 ticks in 0.5 s if the loop kept running.
@@ -242,3 +243,71 @@ waiter = asyncio.create_task(patient())
 def test_nothing_is_imported_at_start(daemon):
     assert daemon.value("import sys\n[m for m in ('asyncio', 'matplotlib', 'guiloop', "
                         "'concurrent.futures') if m in sys.modules]") == []
+
+
+@pytest.mark.toolkits("gtk")
+def test_await_with_the_tk_guest(start_daemon):
+    """Tk as a guest rides on the same host watches and timers as asyncio."""
+    d = start_daemon(args=["--tk-guest"])
+    d.ok(snippet("tk", "ticker"))
+    ok, result, _, err = d.execute("import asyncio\nn0 = ticks\nawait asyncio.sleep(0.4)\n"
+                                   "ticks - n0")
+    assert ok, err
+    assert int(result) >= 8, f"{result} ticks of Tk's 20 ms timer in 0.4 s"
+
+
+def test_interrupt_an_await_while_callbacks_run(daemon, toolkit):
+    """The interrupt reaches the awaiting execution, not a toolkit callback."""
+    daemon.ok(snippet(toolkit, "ticker"))
+    for _ in range(3):
+        call = daemon.execute_bg("import asyncio\nawait asyncio.sleep(60)")
+        daemon.wait_busy()
+        time.sleep(0.1)
+        assert daemon.interrupt() is True
+        ok, _, _, err = call.result(15)
+        assert not ok and err.rstrip().endswith("KeyboardInterrupt"), err
+    n0 = daemon.value("ticks")
+    time.sleep(0.2)
+    assert daemon.value("ticks") > n0
+
+
+@pytest.mark.toolkits("gtk")
+def test_nested_loop_in_a_callback_does_not_spin(daemon):
+    """A loop callback that runs a nested loop (plt.pause() in a task, say)
+    while one of our fds is ready: its watch is off until the callback ends."""
+    ok, result, _, err = daemon.execute("""\
+import asyncio, socket, time
+from gi.repository import GLib
+a, b = socket.socketpair()
+a.setblocking(False)
+got = []
+loop = asyncio.get_event_loop()
+loop.add_reader(a, lambda: got.append(a.recv(10)))
+def nested():
+    ml = GLib.MainLoop()
+    GLib.timeout_add(400, ml.quit)
+    c0 = time.process_time()
+    b.send(b"x")
+    ml.run()
+    got.append(time.process_time() - c0)
+loop.call_soon(nested)
+await asyncio.sleep(0.7)
+loop.remove_reader(a)
+got
+""", timeout=20)
+    assert ok, err
+    cpu, data = eval(result)
+    assert data == b"x"  # read once the callback returned
+    assert cpu < 0.1, f"{cpu:.3f} s of CPU in a 0.4 s nested loop"
+
+
+@pytest.mark.core
+def test_shutdown_while_an_execution_awaits(daemon):
+    call = daemon.execute_bg("import asyncio\nawait asyncio.sleep(60)")
+    daemon.wait_busy()
+    t0 = time.monotonic()
+    daemon.shutdown()
+    ok, _, _, err = call.result(15)
+    assert not ok
+    assert daemon.wait(15) == 0
+    assert time.monotonic() - t0 < 5

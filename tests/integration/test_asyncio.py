@@ -311,3 +311,16 @@ def test_shutdown_while_an_execution_awaits(daemon):
     assert not ok
     assert daemon.wait(15) == 0
     assert time.monotonic() - t0 < 5
+
+
+@pytest.mark.core
+def test_threads_subprocesses_and_timeouts(daemon):
+    """What wakes the loop from other threads (to_thread, a child watcher) and
+    asyncio.timeout(), which needs the execution to be a task."""
+    assert daemon.value("import asyncio\nawait asyncio.to_thread(sum, [1, 2, 3])") == 6
+    assert daemon.value("p = await asyncio.create_subprocess_exec('echo', 'hi', "
+                        "stdout=asyncio.subprocess.PIPE)\n"
+                        "(await p.communicate())[0], p.returncode") == (b"hi\n", 0)
+    assert daemon.value("try:\n    async with asyncio.timeout(0.05):\n"
+                        "        await asyncio.sleep(5)\n    r = 'no'\n"
+                        "except TimeoutError:\n    r = 'timed out'\nr") == "timed out"

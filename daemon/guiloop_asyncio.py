@@ -190,6 +190,14 @@ def _make_iterate():
         def iterate():
             app.dooneevent(0)
         return iterate
+    if _gui.toolkit == "qt":
+        from PyQt5 import QtCore
+        dispatcher = QtCore.QAbstractEventDispatcher.instance()
+        if dispatcher is not None and "Glib" not in dispatcher.metaObject().className():
+            # QT_NO_GLIB=1: Qt's own dispatcher, not GLib's default context.
+            def iterate():
+                QtCore.QCoreApplication.processEvents(QtCore.QEventLoop.WaitForMoreEvents)
+            return iterate
     return _gui.glib_iterate
 
 
@@ -207,7 +215,7 @@ class GuiEventLoop(asyncio.SelectorEventLoop):
         super().__init__(selector)
         selector._on_ready = self._dispatch
         selector._busy = lambda: self._dispatching
-        self._iterate = _make_iterate()
+        self._iterate = None  # made by the first nested run (it may import PyQt5)
 
     # -- scheduling: every new callback makes sure the timer is set ----------
     def call_soon(self, callback, *args, context=None):
@@ -281,6 +289,8 @@ class GuiEventLoop(asyncio.SelectorEventLoop):
             raise RuntimeError("This event loop is already running")
         if not _gui.in_gui_thread():
             raise RuntimeError("guiloop's event loop runs in the GUI thread only")
+        if self._iterate is None:
+            self._iterate = _make_iterate()
         interrupted = False
         self._waits += 1
         try:
@@ -398,6 +408,16 @@ def run(main, *, debug=None):
 run.__wrapped__ = _real_run
 
 
+def _leaked(exc):
+    """A KeyboardInterrupt/SystemExit out of a toolkit callback of ours (see
+    guimod.c): the awaiting execution's, if one waits."""
+    loop = _loop
+    if loop is not None and loop._waits and loop._stash is None:
+        loop._stash = exc
+        return True
+    return False
+
+
 def wake_for_call(fn):
     """guiloop.call_in_gui() from a worker while an execution awaits: run fn in there."""
     loop = _loop
@@ -429,6 +449,7 @@ def install():
         pass
     asyncio.run = run
     asyncio.runners.run = run
+    _gui.set_leak_hook(_leaked)
     _loop = loop
     return loop
 
@@ -438,6 +459,7 @@ def shutdown():
     loop, _loop = _loop, None
     if loop is None or loop.is_closed():
         return
+    _gui.set_leak_hook(None)
     try:
         signal.set_wakeup_fd(-1)
     except (ValueError, OSError):

@@ -45,14 +45,51 @@ static PyObject *not_gui_thread(void)
         return NULL;
 }
 
+/*
+ * leak_hook(exc) -> bool, set by _guiloop_asyncio: a KeyboardInterrupt or
+ * SystemExit out of one of our callbacks may belong to an execution that
+ * waits in a nested loop (an Interrupt's signal handler runs in whatever
+ * Python code comes first, which may be our fd watch's callback).
+ */
+static PyObject *leak_hook;
+
 /* Call fn() with the GIL held; a leaked exception is printed (background output). */
 static void call_python(PyObject *fn, PyObject *args)
 {
         PyObject *r = args ? PyObject_CallObject(fn, args) : PyObject_CallNoArgs(fn);
+        PyObject *type, *value, *tb, *taken;
 
-        if (!r)
-                PyErr_Print();
-        Py_XDECREF(r);
+        if (r) {
+                Py_DECREF(r);
+                return;
+        }
+        if (leak_hook && (PyErr_ExceptionMatches(PyExc_KeyboardInterrupt) ||
+                          PyErr_ExceptionMatches(PyExc_SystemExit))) {
+                PyErr_Fetch(&type, &value, &tb);
+                PyErr_NormalizeException(&type, &value, &tb);
+                if (tb && value)
+                        PyException_SetTraceback(value, tb);
+                taken = PyObject_CallOneArg(leak_hook, value ? value : Py_None);
+                if (taken == Py_True) {
+                        Py_DECREF(taken);
+                        Py_XDECREF(type);
+                        Py_XDECREF(value);
+                        Py_XDECREF(tb);
+                        return;
+                }
+                if (!taken)
+                        PyErr_Print();
+                Py_XDECREF(taken);
+                PyErr_Restore(type, value, tb);
+        }
+        PyErr_Print();
+}
+
+static PyObject *gui_set_leak_hook(PyObject *self, PyObject *fn)
+{
+        (void)self;
+        Py_XSETREF(leak_hook, fn == Py_None ? NULL : Py_NewRef(fn));
+        Py_RETURN_NONE;
 }
 
 /* ---- post ---- */
@@ -348,6 +385,9 @@ static PyMethodDef gui_methods[] = {
         { "in_gui_thread", gui_in_gui_thread, METH_NOARGS, "the caller is the GUI thread" },
         { "glib_iterate", gui_glib_iterate, METH_NOARGS, "one blocking GLib iteration" },
         { "log", gui_log, METH_VARARGS, "log(priority, text): into the daemon's log" },
+        { "set_leak_hook", gui_set_leak_hook, METH_O,
+          "set_leak_hook(fn): fn(exc) -> True takes a KeyboardInterrupt/SystemExit "
+          "out of a callback" },
         { NULL, NULL, 0, NULL },
 };
 
@@ -477,6 +517,7 @@ void guimod_stop(void)
         if (!r)
                 PyErr_Print();
         Py_XDECREF(r);
+        Py_CLEAR(leak_hook);
         /* From here on, a posted call that still arrives is dropped, not run. */
         python_alive = false;
         PyGILState_Release(gil);

@@ -324,3 +324,20 @@ def test_threads_subprocesses_and_timeouts(daemon):
     assert daemon.value("try:\n    async with asyncio.timeout(0.05):\n"
                         "        await asyncio.sleep(5)\n    r = 'no'\n"
                         "except TimeoutError:\n    r = 'timed out'\nr") == "timed out"
+
+
+@pytest.mark.toolkits("qt")
+def test_await_on_qt_without_glib(start_daemon):
+    """QT_NO_GLIB=1: Qt's own dispatcher runs the nested loop instead of GLib."""
+    d = start_daemon(env={"QT_NO_GLIB": "1"})
+    d.ok(snippet("qt", "ticker"))
+    ok, result, _, err = d.execute("import asyncio\nn0 = ticks\nawait asyncio.sleep(0.4)\n"
+                                   "ticks - n0")
+    assert ok, err
+    assert int(result) >= 8, f"{result} ticks of a 20 ms QTimer in 0.4 s"
+    call = d.execute_bg("await asyncio.sleep(60)")
+    d.wait_busy()
+    time.sleep(0.1)
+    assert d.interrupt() is True
+    ok, _, _, err = call.result(15)
+    assert not ok and err.rstrip().endswith("KeyboardInterrupt"), err

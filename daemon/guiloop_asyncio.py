@@ -418,13 +418,6 @@ def _leaked(exc):
     return False
 
 
-def wake_for_call(fn):
-    """guiloop.call_in_gui() from a worker while an execution awaits: run fn in there."""
-    loop = _loop
-    if loop is not None and loop._waits and not loop._closed:
-        loop.call_soon_threadsafe(fn)
-
-
 def install():
     """The GUI thread's loop, made once (GUI thread)."""
     global _loop

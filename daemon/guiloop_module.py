@@ -8,7 +8,8 @@
     call_in_gui(fn, *args, **kwargs) -> concurrent.futures.Future
 
 call_in_gui() runs fn(*args, **kwargs) in the GUI thread at the loop's next
-turn -- between two executions, or inside an execution that awaits -- and
+turn -- between two executions, or inside a nested loop of one (an await,
+a modal dialog, GLib.MainLoop().run(), plt.pause()) -- and
 the Future gets its result or its exception (with fn's own traceback).  It
 goes through the toolkit plugin's post(): calls from one thread run in the
 order they were made, and nothing polls.  Called in the GUI thread it runs
@@ -25,8 +26,8 @@ as_completed() are not covered: in the GUI thread, use result().)
 
 import collections
 import concurrent.futures
-import sys
-import threading
+import os
+import time
 
 import _guiloop_gui
 import _guiloop_hooks
@@ -110,18 +111,60 @@ def call_in_gui(fn, /, *args, **kwargs):
     _calls.append((fut, fn, args, kwargs))
     # One posted turn per call: the loop runs between two of them.
     _guiloop_gui.post(_run_one)
-    # An execution that awaits holds the posted turn of the loop: its asyncio
-    # loop runs the call too (whichever comes first runs it, the other none).
-    aio = sys.modules.get("_guiloop_asyncio")
-    if aio is not None:
-        aio.wake_for_call(_run_one)
+    if _wake_w is not None and _guiloop_gui.running():
+        # A running execution holds the posted turn (on gtk, qt and wx a nested
+        # loop inside it runs no other posted call): our fd watch fires in
+        # whatever loop the GUI thread runs next, a nested one included.
+        try:
+            os.write(_wake_w, b"\0")
+        except BlockingIOError:
+            pass  # bytes already wait: the watch will fire anyway
     return fut
+
+
+_wake_r = _wake_w = _wake_watch = None
+_WAKE_BATCH = 0.002  # seconds of calls per turn of a nested loop
+
+
+def _on_wake(fd, events):
+    try:
+        while os.read(_wake_r, 4096):
+            pass
+    except BlockingIOError:
+        pass
+    deadline = time.monotonic() + _WAKE_BATCH
+    while _calls and time.monotonic() < deadline:
+        _run_one()
+    if _calls:
+        try:
+            os.write(_wake_w, b"\0")  # the rest on the loop's next turn
+        except BlockingIOError:
+            pass
+
+
+def _setup_wake():
+    """The fd watch that serves calls inside nested loops; GUI thread."""
+    global _wake_r, _wake_w, _wake_watch
+    if _wake_watch is not None or _closed:
+        return
+    r, w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    _wake_watch = _guiloop_gui.watch_add(r, _guiloop_gui.FD_IN, _on_wake)
+    _wake_r, _wake_w = r, w
+
+
+if in_gui_thread():
+    _setup_wake()
+else:
+    _guiloop_gui.post(_setup_wake)
 
 
 def _shutdown():
     """Calls that will never run: their Futures get an exception."""
-    global _closed
+    global _closed, _wake_watch
     _closed = True
+    if _wake_watch is not None:
+        _guiloop_gui.watch_remove(_wake_watch)
+        _wake_watch = None
     while True:
         try:
             fut, _, _, _ = _calls.popleft()

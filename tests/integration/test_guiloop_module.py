@@ -184,3 +184,69 @@ got
 """, timeout=30)
     assert ok, err
     assert result == "[42]"
+
+
+# A nested loop of each toolkit inside an execution, left once `got` is set
+# (checked by a 20 ms timer) or after 5 s.
+NESTED = {
+    "gtk": """\
+from gi.repository import GLib
+ml = GLib.MainLoop()
+def check():
+    if got:
+        ml.quit()
+        return False
+    return True
+GLib.timeout_add(20, check)
+GLib.timeout_add(5000, ml.quit)
+ml.run()
+""",
+    "qt": """\
+from PyQt5 import QtCore
+ml = QtCore.QEventLoop()
+check = QtCore.QTimer()
+check.timeout.connect(lambda: got and ml.quit())
+check.start(20)
+QtCore.QTimer.singleShot(5000, ml.quit)
+ml.exec_()
+check.stop()
+""",
+    "wx": """\
+import wx
+ml = wx.GUIEventLoop()
+class Check(wx.Timer):
+    def Notify(self):
+        if got:
+            ml.Exit()
+check = Check()
+check.Start(20)
+wx.CallLater(5000, ml.Exit)
+ml.Run()
+check.Stop()
+""",
+    "tk": """\
+import tkinter
+root = tkinter.Tk()
+root.withdraw()
+done = tkinter.IntVar(root)
+def check():
+    if got:
+        done.set(1)
+    else:
+        root.after(20, check)
+root.after(20, check)
+root.after(5000, lambda: done.set(1))
+root.wait_variable(done)
+""",
+}
+
+
+def test_call_in_gui_runs_inside_a_nested_loop(daemon, toolkit):
+    """A worker's call runs inside an execution's nested loop, not after it."""
+    ok, result, _, err = daemon.execute(
+        "import guiloop, threading, time\ngot = []\nt0 = time.monotonic()\n"
+        "threading.Thread(target=lambda: got.append(guiloop.call_in_gui("
+        "lambda: guiloop.execution()).result())).start()\n"
+        + NESTED[toolkit] + "(got, time.monotonic() - t0 < 3)", timeout=30)
+    assert ok, err
+    assert result == "([1], True)"

@@ -11,6 +11,7 @@ by us.
 import importlib.abc
 import importlib.machinery
 import importlib.util
+import linecache
 import sys
 
 import _guiloop_gui
@@ -33,7 +34,11 @@ class _Loader(importlib.abc.InspectLoader):
         return f"<guiloop {fullname}.py>"
 
     def exec_module(self, module):
-        exec(self.get_code(module.__name__), module.__dict__)
+        name = module.__name__
+        source, filename = self.get_source(name), self.get_filename(name)
+        # linecache skips "<...>" names unless told: tracebacks and Stacks() show lines.
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        exec(compile(source, filename, "exec"), module.__dict__)
 
 
 class _After(importlib.abc.Loader):

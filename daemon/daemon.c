@@ -365,6 +365,8 @@ static int start(Daemon *d, const char *plugin_dir)
         r = start_guiloop_module(d);
         if (r != 0)
                 return r;
+        if (d->config->startup)
+                python_run_startup(d->python, d->config->startup);
         setlocale(LC_NUMERIC, "C");
         d->python_version = strdup(python_version(d->python));
         if (!d->python_version)

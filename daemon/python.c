@@ -268,8 +268,6 @@ int python_new(Python **out, const Config *c, PythonHooks hooks, char *err, size
         }
 
         r = boot(py, c, err, errlen);
-        if (r == 0 && c->startup)
-                run_startup(py, c->startup);
         initialising = NULL;
         if (r != 0) {
                 Py_FinalizeEx();
@@ -281,6 +279,14 @@ int python_new(Python **out, const Config *c, PythonHooks hooks, char *err, size
         py->main_thread = PyEval_SaveThread();
         *out = py;
         return 0;
+}
+
+void python_run_startup(Python *py, const char *path)
+{
+        PyGILState_STATE gil = PyGILState_Ensure();
+
+        run_startup(py, path);
+        PyGILState_Release(gil);
 }
 
 Python *python_free(Python *py)

@@ -341,3 +341,17 @@ def test_await_on_qt_without_glib(start_daemon):
     assert d.interrupt() is True
     ok, _, _, err = call.result(15)
     assert not ok and err.rstrip().endswith("KeyboardInterrupt"), err
+
+
+@pytest.mark.core
+def test_startup_file_uses_guiloop_and_asyncio(start_daemon, tmp_path):
+    """python.startup runs after the guiloop module exists: it may start tasks."""
+    startup = tmp_path / "startup.py"
+    startup.write_text("import asyncio, guiloop\nFROM_STARTUP = guiloop.toolkit\nbeats = 0\n"
+                       "async def beat():\n    global beats\n    while True:\n"
+                       "        beats += 1\n        await asyncio.sleep(0.02)\n"
+                       "heart = asyncio.get_event_loop().create_task(beat())\n")
+    d = start_daemon(config=f"[python]\nstartup = {startup}\n")
+    assert d.value("FROM_STARTUP") == d.get("Toolkit")
+    poll(lambda: d.value("beats") >= 5, 5, what="the startup file's task to run")
+    assert "python.startup" in d.log() and "done" in d.log()

@@ -61,3 +61,13 @@ def test_python_matplotlib_false_leaves_it_alone(start_daemon, toolkit):
     assert interactive is False
     # Whatever the system's matplotlibrc says (Debian's: TkAgg), not ours.
     assert (backend or "").lower() != BACKENDS[toolkit]
+
+
+@pytest.mark.core
+def test_bad_matplotlib_value_is_a_config_error(cli_env, tmp_path):
+    from helpers import EX_CONFIG, run_guiloopd
+    f = tmp_path / "bad.ini"
+    f.write_text("[python]\n\nmatplotlib = maybe\n")
+    p = run_guiloopd(["--config", str(f), "--check-config"], cli_env)
+    assert p.returncode == EX_CONFIG, p
+    assert p.stderr.strip().startswith(f"{f}:3:"), p.stderr

@@ -96,14 +96,42 @@ static PyObject *module_write(PyObject *module, PyObject *const *args, Py_ssize_
         Py_RETURN_NONE;
 }
 
+/*
+ * _guiloop.interrupt_hook(frame) -> bool, when set (guiloop's asyncio loop,
+ * daemon/guiloop_asyncio.py): an execution that awaits runs the toolkit's
+ * loop nested, and the handler runs in whatever Python comes first there,
+ * often a toolkit callback that would swallow the KeyboardInterrupt.  True:
+ * the hook took the interrupt for the execution.
+ */
+static bool interrupt_taken_by_hook(PyObject *module, PyObject *frame)
+{
+        PyObject *hook = PyObject_GetAttrString(module, "interrupt_hook");
+        PyObject *r;
+        bool taken;
+
+        if (!hook) {
+                PyErr_Clear();
+                return false;
+        }
+        r = hook == Py_None ? Py_NewRef(Py_False) : PyObject_CallOneArg(hook, frame);
+        Py_DECREF(hook);
+        if (!r) {
+                PyErr_Print();
+                return false;
+        }
+        taken = r == Py_True;
+        Py_DECREF(r);
+        return taken;
+}
+
 /* The Python-level SIGINT handler: the guard that drops unwanted interrupts. */
 static PyObject *module_sigint(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
         Python *py = module_python(module);
 
-        (void)args;
-        (void)nargs;
         if (py->hooks.interrupt_wanted(py->hooks.data)) {
+                if (interrupt_taken_by_hook(module, nargs > 1 ? args[1] : Py_None))
+                        Py_RETURN_NONE;
                 PyErr_SetNone(PyExc_KeyboardInterrupt);
                 return NULL;
         }

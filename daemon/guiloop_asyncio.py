@@ -293,6 +293,8 @@ class GuiEventLoop(asyncio.SelectorEventLoop):
         if self._iterate is None:
             self._iterate = _make_iterate()
         interrupted = False
+        if not self._waits:
+            self._stash = None  # never an earlier execution's
         self._waits += 1
         try:
             while not fut.done():

@@ -110,7 +110,9 @@ line
 
 
 def test_interrupt_an_await(daemon, toolkit):
-    call = daemon.execute_bg("import asyncio\nawait asyncio.sleep(60)")
+    # Imported first: an interrupt that lands in an import leaves it half done.
+    daemon.ok("import asyncio")
+    call = daemon.execute_bg("await asyncio.sleep(60)")
     daemon.wait_busy()
     time.sleep(0.2)
     t0 = time.monotonic()
@@ -260,9 +262,11 @@ def test_interrupt_an_await_while_callbacks_run(daemon, toolkit):
     """The interrupt reaches the awaiting execution, not a toolkit callback
     that happens to run first (without the interrupt hook: 1 lost in 25)."""
     daemon.ok(snippet(toolkit, "ticker").replace("(20", "(2"))  # a 2 ms timer
+    daemon.ok("import asyncio")  # not interrupted in the middle of its import
     for i in range(10):
-        call = daemon.execute_bg("import asyncio\nawait asyncio.sleep(60)")
-        daemon.wait_busy()
+        call = daemon.execute_bg("await asyncio.sleep(60)")
+        poll(lambda: call.finished() or daemon.get("Busy"), 10, what="Busy")
+        assert not call.finished(), f"run {i} ended by itself: {call.result(1)}"
         time.sleep(0.05 + (i % 5) * 0.013)
         assert daemon.interrupt() is True
         ok, _, _, err = call.result(15)

@@ -157,7 +157,7 @@ asyncio.create_task(doomed()); pass
 
 
 def test_idle_with_a_pending_sleep_does_not_wake_up(daemon, toolkit):
-    daemon.ok("import asyncio\nsleeper = asyncio.create_task(asyncio.sleep(3600))")
+    daemon.ok("import asyncio, guiloop\nsleeper = asyncio.create_task(asyncio.sleep(3600))")
     daemon.ok("await asyncio.sleep(0.1)")
     time.sleep(0.3)
     before = daemon.context_switches()

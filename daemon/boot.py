@@ -94,12 +94,34 @@ def _remember_source(filename, code):
         _source_bytes -= old_cost
 
 
+def _own_frame(frame):
+    """boot.py's, and those of guiloop's embedded modules ("<guiloop NAME.py>")."""
+    name = frame.f_code.co_filename
+    return name == _format.__code__.co_filename or (name.startswith("<guiloop ")
+                                                     and name.endswith(".py>"))
+
+
 def _format(exc):
     """The traceback as Python prints it, without guiloop's own frames."""
     tb = exc.__traceback__
-    while tb is not None and tb.tb_frame.f_code.co_filename == _format.__code__.co_filename:
+    while tb is not None and _own_frame(tb.tb_frame):
         tb = tb.tb_next
     return "".join(traceback.format_exception(type(exc), exc, tb))
+
+
+# Top-level await, async for, async with (issue 13): such code runs as a
+# coroutine on the GUI thread's asyncio loop (guiloop_asyncio.py).
+_AWAIT = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+_CO_COROUTINE = 0x80  # inspect.CO_COROUTINE
+
+
+def _run(code, namespace, number=0):
+    """exec/eval of a code object; a coroutine's (top-level await) is awaited."""
+    value = eval(code, namespace)
+    if code.co_flags & _CO_COROUTINE:
+        import _guiloop_asyncio
+        value = _guiloop_asyncio.run_execution(value, f"guiloop execution {number}")
+    return value
 
 
 _compiled = collections.OrderedDict()  # source -> (body, last expression, filename)
@@ -125,8 +147,8 @@ def _compile(code, number):
     tree = compile(code, filename, "exec", ast.PyCF_ONLY_AST)
     last = None
     if tree.body and isinstance(tree.body[-1], ast.Expr):
-        last = compile(ast.Expression(tree.body.pop().value), filename, "eval")
-    entry = (compile(tree, filename, "exec"), last, filename)
+        last = compile(ast.Expression(tree.body.pop().value), filename, "eval", _AWAIT)
+    entry = (compile(tree, filename, "exec", _AWAIT), last, filename)
     del tree
     if len(code) > _MAX_COMPILED_SOURCE:
         return entry
@@ -148,10 +170,10 @@ def execute(code, number):
     """Run code in the interactive namespace: (success, repr or "", traceback)."""
     try:
         body, last, _ = _compile(code, number)
-        exec(body, _interactive)
+        _run(body, _interactive, number)
         if last is None:
             return True, "", ""
-        value = eval(last, _interactive)
+        value = _run(last, _interactive, number)
         if value is None:
             return True, "", ""
         _interactive["_"] = value
@@ -182,7 +204,7 @@ def run_file(path, argv):
     sys.path.insert(0, folder)
     sys.modules["__main__"] = module
     try:
-        exec(compile(source, path, "exec"), namespace)
+        _run(compile(source, path, "exec", _AWAIT), namespace)
         return True, ""
     except SystemExit as exc:
         return _exit_status(exc)
@@ -348,6 +370,14 @@ def sigint(signum=None, frame=None):
         return
     if _nested and frame is not _outer_frame:
         _leave_nested()
+        return
+    # An execution that awaits (guiloop_asyncio.py) iterates the toolkit's
+    # loop: the handler runs in whatever callback comes first, which would
+    # swallow the KeyboardInterrupt; the asyncio loop takes it for the
+    # awaiting execution instead.
+    hook = getattr(_guiloop, "interrupt_hook", None)
+    if hook is not None and hook(frame):
+        _guiloop.interrupt_take()
         return
     if frame is not None and frame.f_code is poke.__code__:
         # The loop runs poke(), but no nested loop of ours is known (one

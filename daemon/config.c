@@ -48,6 +48,7 @@ static const Key keys[] = {
         { "python", "startup", KEY_STRING, FIELD(startup), 0 },
         { "python", "path", KEY_STRING, FIELD(python_path), 0 },
         { "python", "switch_interval", KEY_INTERVAL, FIELD(switch_interval), 0 },
+        { "python", "matplotlib", KEY_BOOL, FIELD(python_matplotlib), 0 },
         { "execution", "timeout", KEY_SECONDS, FIELD(timeout), 0 },
         { "execution", "queue_limit", KEY_U32, FIELD(queue_limit), 1000000 },
         { "execution", "max_output", KEY_U64, FIELD(max_output), UINT64_C(1) << 40 },
@@ -121,6 +122,7 @@ int config_new(Config **out)
                 return -ENOMEM;
         c->shutdown_grace = 5;
         c->switch_interval = 0.005;
+        c->python_matplotlib = true;
         c->timeout = 0;
         c->queue_limit = 64;
         c->max_output = 1048576;

@@ -28,6 +28,7 @@ typedef struct Config {
         char *startup;          /* NULL: none */
         char *python_path;      /* NULL: none; colon-separated */
         double switch_interval; /* seconds, > 0 */
+        bool python_matplotlib; /* preselect the toolkit's backend, interactive mode */
         /* [execution] */
         double timeout;         /* seconds, 0 = never */
         uint32_t queue_limit;

@@ -20,6 +20,7 @@
 #include "bus.h"
 #include "executor.h"
 #include "capture.h"
+#include "guimod.h"
 #include "loader.h"
 #include "log.h"
 #include "loopwatch.h"
@@ -107,6 +108,12 @@ static void on_poke(void *data, int fd, unsigned events)
         (void)events;
         (void)!read(fd, &n, sizeof(n));
         python_poke(d->python);
+}
+
+/* For guiloop.execution(): any thread. */
+static uint64_t running_id(void *data)
+{
+        return executor_running(((Daemon *)data)->executor);
 }
 
 static void poke(Daemon *d)
@@ -310,6 +317,27 @@ static int setup_plugin_python(Daemon *d, const GuiloopPlugin *p)
         return 0;
 }
 
+/* The guiloop module, asyncio and matplotlib hooks (guimod.c); after the plugins' setup. */
+static int start_guiloop_module(Daemon *d)
+{
+        GuiModuleHost h = {
+                .ops = d->ops,
+                .loop = d->loop,
+                .toolkit = d->config->toolkit,
+                .tk_guest = d->config->tk_guest,
+                .matplotlib = d->config->python_matplotlib,
+                .data = d,
+                .running = running_id,
+        };
+        char err[1024] = "";
+
+        if (guimod_start(&h, err, sizeof(err)) != 0) {
+                log_err("%s", err);
+                return EXIT_SOFTWARE;
+        }
+        return 0;
+}
+
 static int start(Daemon *d, const char *plugin_dir)
 {
         PythonHooks hooks = { .data = d, .interrupt_wanted = interrupt_wanted };
@@ -353,6 +381,11 @@ static int start(Daemon *d, const char *plugin_dir)
                 r = setup_plugin_python(d, d->guest_plugin);
         if (r != 0)
                 return r;
+        r = start_guiloop_module(d);
+        if (r != 0)
+                return r;
+        if (d->config->startup)
+                python_run_startup(d->python, d->config->startup);
         setlocale(LC_NUMERIC, "C");
         start_poke(d);
         d->python_version = strdup(python_version(d->python));
@@ -429,6 +462,8 @@ int daemon_run(Config *config, const char *plugin_dir)
         if (d.bus)
                 bus_object_python_gone(bus_object(d.bus));
         /* Python goes first: atexit handlers may still touch the toolkit. */
+        if (d.python)
+                guimod_stop(); /* asyncio's tasks are cancelled while Python lives */
         d.python = python_free(d.python);
         /* fds 1 and 2 back; the bus still sends what was left as background output. */
         capture_stop(d.capture);

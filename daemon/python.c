@@ -681,8 +681,6 @@ int python_new(Python **out, const Config *c, Capture *capture, PythonHooks hook
         r = boot(py, c, err, errlen);
         if (r == 0)
                 r = setup_output_hooks(py, err, errlen);
-        if (r == 0 && c->startup)
-                run_startup(py, c->startup);
         initialising = NULL;
         if (r != 0) {
                 Py_FinalizeEx();
@@ -707,6 +705,14 @@ static void ignore_sigint(void)
         Py_XDECREF(r);
         Py_XDECREF(ign);
         Py_XDECREF(signal);
+}
+
+void python_run_startup(Python *py, const char *path)
+{
+        PyGILState_STATE gil = PyGILState_Ensure();
+
+        run_startup(py, path);
+        PyGILState_Release(gil);
 }
 
 Python *python_free(Python *py)

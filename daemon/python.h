@@ -31,10 +31,17 @@ typedef struct PythonHooks {
  * Initialise the embedded interpreter in the calling (main, GUI) thread:
  * program name, no PYTHON* variables, sys.stdout/err captured per execution
  * (routed with capture: a thread's writes go to its own execution),
- * sys.path, switch interval, the startup file.  Returns with the GIL released.
+ * sys.path, switch interval.  Returns with the GIL released.
  */
 int python_new(Python **out, const Config *c, Capture *capture, PythonHooks hooks, char *err,
                size_t errlen);
+
+/*
+ * Run python.startup once, in the interactive namespace (main thread, GIL
+ * not held): after the plugins' setup and the guiloop module, so that the
+ * file can use both.  Its exception is logged; the daemon goes on.
+ */
+void python_run_startup(Python *py, const char *path);
 
 /* Finalize (atexit handlers run); the toolkit must still be alive. */
 Python *python_free(Python *py);

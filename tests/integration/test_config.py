@@ -14,13 +14,14 @@ DEFAULTS = {
     ("daemon", "tk_guest"): "false",
     ("daemon", "shutdown_grace"): 5.0,
     ("python", "switch_interval"): 0.005,
+    ("python", "matplotlib"): "true",
     ("execution", "timeout"): 0.0,
     ("execution", "queue_limit"): "64",
     ("execution", "max_output"): "1048576",
 }
 ALL_KEYS = {
     "daemon": ["toolkit", "tk_guest", "instance", "plugin_dir", "allow_uids", "shutdown_grace"],
-    "python": ["startup", "path", "switch_interval"],
+    "python": ["startup", "path", "switch_interval", "matplotlib"],
     "execution": ["timeout", "queue_limit", "max_output"],
 }
 

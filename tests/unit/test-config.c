@@ -54,7 +54,8 @@ static bool config_equal(const Config *a, const Config *b)
             !streq_null(a->instance, b->instance) || !streq_null(a->plugin_dir, b->plugin_dir) ||
             a->n_allow_uids != b->n_allow_uids || a->shutdown_grace != b->shutdown_grace ||
             !streq_null(a->startup, b->startup) || !streq_null(a->python_path, b->python_path) ||
-            a->switch_interval != b->switch_interval || a->timeout != b->timeout ||
+            a->switch_interval != b->switch_interval ||
+            a->python_matplotlib != b->python_matplotlib || a->timeout != b->timeout ||
             a->queue_limit != b->queue_limit || a->max_output != b->max_output)
                 return false;
         for (size_t i = 0; i < a->n_allow_uids; i++)
@@ -86,6 +87,7 @@ static void test_defaults(void)
         ok(!c->startup, "default startup unset");
         ok(!c->python_path, "default path unset");
         ok(c->switch_interval == 0.005, "default switch_interval 0.005");
+        ok(c->python_matplotlib, "default matplotlib true");
         ok(c->timeout == 0, "default timeout 0");
         ok(c->queue_limit == 64, "default queue_limit 64");
         ok(c->max_output == 1048576, "default max_output 1048576");
@@ -589,6 +591,7 @@ static void test_round_trip(void)
         r |= config_set(c, "python", "startup", "/etc/x.py", NULL, 0);
         r |= config_set(c, "python", "path", "/a:/b", NULL, 0);
         r |= config_set(c, "python", "switch_interval", "0.30000000000000004", NULL, 0);
+        r |= config_set(c, "python", "matplotlib", "no", NULL, 0);
         r |= config_set(c, "execution", "timeout", "1e300", NULL, 0);
         r |= config_set(c, "execution", "queue_limit", "0", NULL, 0);
         r |= config_set(c, "execution", "max_output", "1099511627776", NULL, 0);
@@ -632,6 +635,7 @@ static void test_print_text(void)
                 "startup =\n"
                 "path =\n"
                 "switch_interval = 0.005\n"
+                "matplotlib = true\n"
                 "\n"
                 "[execution]\n"
                 "timeout = 0\n"

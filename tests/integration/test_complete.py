@@ -144,14 +144,17 @@ def test_answers_while_busy_loop(daemon):
     daemon.ok(TRAPS + "\nbusy_marker = 1")
     run = daemon.execute_bg("while True: pass", timeout=60)
     daemon.wait_busy()
-    times = []
+    times, answered = [], 0
     for _ in range(10):
         (matches, _, _), dt = _timed(daemon, "Complete", "si", ["busy_m", -1])
         times.append(dt)
+        answered += matches == ["busy_marker"]
     times.sort()
     assert times[-2] < 0.1, times
-    # While Python hands the GIL over, the answer is there, not empty.
-    assert matches == ["busy_marker"]
+    # While Python hands the GIL over, the answer is there; an empty one (the
+    # GIL not had within 40 ms: empty rather than late) is rare, not the rule.
+    # On this 2-core machine under a parallel build, 1 in 10 came back empty.
+    assert answered >= 5, (answered, times)
     r, dt = _timed(daemon, "IsComplete", "s", ["def f():"])
     assert r == ("incomplete", "    ") and dt < 0.2
     daemon.interrupt()

@@ -147,16 +147,19 @@ def _refresh_modules():
 
 
 def _top_modules():
-    # Scanning sys.path takes tens of ms on a loaded machine: a request uses
-    # the list maintain() keeps fresh between requests.
+    # Scanning sys.path takes tens of ms on a loaded machine: only the first
+    # import completion does it; maintain() refreshes it between requests.
     if not _modules_cache[1]:
         _refresh_modules()
     return _modules_cache[1]
 
 
 def maintain():
-    """Called by the assist thread at start and after each answer went out."""
-    if time.monotonic() - _modules_cache[0] > 10:
+    """Called by the assist thread after an answer went out, when nothing else waits.
+
+    Only a list made before (by an import completion) is refreshed: a daemon
+    whose users never complete imports never scans sys.path."""
+    if _modules_cache[1] and time.monotonic() - _modules_cache[0] > 10:
         _refresh_modules()
 
 

@@ -27,28 +27,15 @@ CONFIG_MUTANTS = int(os.environ.get("GUILOOP_FUZZ_MUTANTS", "2000"))
 SEED = int(os.environ.get("GUILOOP_FUZZ_SEED", "8"))
 
 
-def known_open(daemon):
-    """Issue 8 item 1 (an error text cut inside a UTF-8 sequence makes libdbus
-    abort) is fixed on another branch; until it is merged, that one abort is
-    an expected failure, and any other fault fails."""
-    if not daemon.alive() and "_dbus_check_is_valid_utf8" in daemon.log():
-        daemon.consumed = True
-        pytest.xfail("issue 8 item 1: libdbus aborted on a reply cut inside a UTF-8 sequence")
-
-
 @pytest.mark.core
 def test_dbus_fuzz_one_reply_per_call(daemon):
     f = dbus_fuzz.Fuzzer(daemon.address, daemon.name, seed=SEED, calls=DBUS_CALLS,
                          ascii_echo=bool(os.environ.get("GUILOOP_FUZZ_ASCII_ECHO")))
     try:
         r = f.run()
-    except RuntimeError:
-        known_open(daemon)
-        raise
     finally:
         f.close()
     print("dbus fuzz:", json.dumps(r))
-    known_open(daemon)
     assert daemon.alive(), daemon.log()[-3000:]
     assert r["settled"], f"calls left unanswered: {r}"
     assert (r["missing"], r["double"], r["unwanted"]) == (0, 0, 0), r

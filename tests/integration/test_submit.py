@@ -156,9 +156,6 @@ def test_loop_blocked_ms_idle(daemon):
     assert daemon.get("LoopBlockedMs") == 0
 
 
-# The GUI thread reports to loopwatch from the branch that makes it do so (issue 9);
-# until that is merged the property reads 0 throughout.
-@pytest.mark.xfail(reason="loopwatch is fed by the GUI thread on another branch", strict=False)
 def test_loop_blocked_ms_is_live(daemon, listener):
     li = listener()
     eid = submit(li, "import time\nt = time.monotonic()\nwhile time.monotonic() - t < 1.0: pass")

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "complete-py.h"
+#include "pyembed.h"
 #include "log.h"
 #include "output.h"
 
@@ -94,23 +95,10 @@ static char *text_of(PyObject *s)
 
 static PyObject *load_module(void)
 {
-        PyObject *module = PyImport_AddModule("_guiloop_complete"); /* borrowed */
-        PyObject *globals, *code, *r;
+        PyObject *module = pyembed_module("_guiloop_complete", complete_py,
+                                          "<guiloop complete.py>");
 
-        if (!module)
-                return NULL;
-        globals = PyModule_GetDict(module);
-        if (PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins()) < 0)
-                return NULL;
-        code = Py_CompileString(complete_py, "<guiloop complete.py>", Py_file_input);
-        if (!code)
-                return NULL;
-        r = PyEval_EvalCode(code, globals, globals);
-        Py_DECREF(code);
-        if (!r)
-                return NULL;
-        Py_DECREF(r);
-        return Py_NewRef(module);
+        return module ? Py_NewRef(module) : NULL;
 }
 
 /* Answer r with complete.py.  GIL held; nothing of it ever runs user code. */

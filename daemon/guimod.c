@@ -23,6 +23,7 @@
 #include "build-config.h"
 #include "guiloop-asyncio-py.h"
 #include "guiloop-hooks-py.h"
+#include "pyembed.h"
 #include "guiloop-matplotlib-py.h"
 #include "guiloop-module-py.h"
 #include "log.h"
@@ -478,18 +479,9 @@ int guimod_start(const GuiModuleHost *h, char *err, size_t errlen)
         if (!m || add_constants(m) < 0 ||
             PyDict_SetItemString(PyImport_GetModuleDict(), "_guiloop_gui", m) < 0)
                 goto out;
-        hooks = PyImport_AddModule("_guiloop_hooks"); /* borrowed */
+        hooks = pyembed_module("_guiloop_hooks", guiloop_hooks_py, "<guiloop guiloop_hooks.py>");
         if (!hooks)
                 goto out;
-        if (PyModule_AddObjectRef(hooks, "__builtins__", PyEval_GetBuiltins()) < 0)
-                goto out;
-        code = Py_CompileString(guiloop_hooks_py, "<guiloop guiloop_hooks.py>", Py_file_input);
-        if (!code)
-                goto out;
-        r = PyEval_EvalCode(code, PyModule_GetDict(hooks), PyModule_GetDict(hooks));
-        if (!r)
-                goto out;
-        Py_DECREF(r);
         r = PyObject_CallMethod(hooks, "install", NULL);
         if (!r)
                 goto out;

@@ -22,6 +22,7 @@
 #include "harden-py.h"
 #include "capture.h"
 #include "output-hooks-py.h"
+#include "pyembed.h"
 #include "log.h"
 #include "signals.h"
 
@@ -521,44 +522,21 @@ static void child_after_fork(void)
 /* harden.py in a module of its own, installed; a new reference or NULL. */
 static PyObject *load_harden(Python *py)
 {
-        PyObject *module = PyImport_AddModule("_guiloop_harden"); /* borrowed */
-        PyObject *globals, *code, *r;
+        PyObject *module = pyembed_module("_guiloop_harden", harden_py, "<guiloop harden.py>");
 
         if (!module)
                 return NULL;
-        globals = PyModule_GetDict(module);
-        if (PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins()) < 0)
-                return NULL;
-        code = Py_CompileString(harden_py, "<guiloop harden.py>", Py_file_input);
-        if (!code)
-                return NULL;
-        r = PyEval_EvalCode(code, globals, globals);
-        Py_DECREF(code);
-        if (!r)
-                return NULL;
-        Py_DECREF(r);
         py->harden = Py_NewRef(module);
         return PyObject_CallMethod(module, "install", "i", (int)py->pid);
 }
 
 static int boot(Python *py, const Config *c, char *err, size_t errlen)
 {
-        PyObject *module, *globals, *code, *r, *version;
+        PyObject *module, *r, *version;
 
-        module = PyImport_AddModule("_guiloop_boot"); /* borrowed */
+        module = pyembed_module("_guiloop_boot", boot_py, "<guiloop boot.py>");
         if (!module)
                 goto fail;
-        globals = PyModule_GetDict(module);
-        if (PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins()) < 0)
-                goto fail;
-        code = Py_CompileString(boot_py, "<guiloop boot.py>", Py_file_input);
-        if (!code)
-                goto fail;
-        r = PyEval_EvalCode(code, globals, globals);
-        Py_DECREF(code);
-        if (!r)
-                goto fail;
-        Py_DECREF(r);
         py->boot = Py_NewRef(module);
 
         r = PyObject_CallMethod(module, "setup", "sdi", c->python_path ? c->python_path : "",
@@ -583,20 +561,11 @@ fail:
 /* The thread and callback hooks of output-hooks.py, in a module of their own. */
 static int setup_output_hooks(Python *py, char *err, size_t errlen)
 {
-        PyObject *module, *globals, *code, *r;
+        PyObject *module, *r;
 
-        module = PyImport_AddModule("_guiloop_output"); /* borrowed */
-        globals = module ? PyModule_GetDict(module) : NULL;
-        if (!globals || PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins()) < 0)
+        module = pyembed_module("_guiloop_output", output_hooks_py, "<guiloop output-hooks.py>");
+        if (!module)
                 goto fail;
-        code = Py_CompileString(output_hooks_py, "<guiloop output-hooks.py>", Py_file_input);
-        if (!code)
-                goto fail;
-        r = PyEval_EvalCode(code, globals, globals);
-        Py_DECREF(code);
-        if (!r)
-                goto fail;
-        Py_DECREF(r);
         r = PyObject_CallMethod(module, "install", NULL);
         if (!r)
                 goto fail;
@@ -740,25 +709,16 @@ int python_setup(Python *py, const char *name, const char *source, char *err, si
 {
         PyGILState_STATE gil = PyGILState_Ensure();
         char module_name[64], filename[96];
-        PyObject *module, *globals, *code, *r = NULL;
+        PyObject *module;
 
         (void)py;
         snprintf(module_name, sizeof(module_name), "_guiloop_setup_%s", name);
         snprintf(filename, sizeof(filename), "<guiloop %s plugin setup>", name);
-        module = PyImport_AddModule(module_name); /* borrowed */
-        globals = module ? PyModule_GetDict(module) : NULL;
-        if (globals && PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins()) == 0) {
-                code = Py_CompileString(source, filename, Py_file_input);
-                if (code) {
-                        r = PyEval_EvalCode(code, globals, globals);
-                        Py_DECREF(code);
-                }
-        }
-        if (!r)
+        module = pyembed_module(module_name, source, filename);
+        if (!module)
                 error_text(err, errlen, filename);
-        Py_XDECREF(r);
         PyGILState_Release(gil);
-        return r ? 0 : PYTHON_E_INIT;
+        return module ? 0 : PYTHON_E_INIT;
 }
 
 /* GIL held. */

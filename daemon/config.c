@@ -53,7 +53,7 @@ static const Key keys[] = {
 };
 
 static const char *const sections[] = { "daemon", "python", "execution" };
-static const char *const toolkits[] = { "gtk", "qt", "wx", "tk" };
+static const char *const toolkits[] = { "gtk", "gtk4", "qt", "qt6", "wx", "tk" };
 
 /* Room for any number or boolean as text. */
 #define SCALAR_MAX 32
@@ -329,7 +329,7 @@ static const char *expected(const Key *k, char *buf, size_t len)
 {
         switch (k->kind) {
         case KEY_TOOLKIT:
-                return "one of gtk, qt, wx, tk";
+                return "one of gtk, gtk4, qt, qt6, wx, tk";
         case KEY_BOOL:
                 return "a boolean (true/false, yes/no, on/off, 1/0)";
         case KEY_NAME:

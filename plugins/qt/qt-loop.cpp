@@ -513,6 +513,7 @@ const GuiloopPlugin plugin = {
         .guest_new = nullptr,
         .guest_free = nullptr,
         .python_setup = python_setup,
+        .conflicts = nullptr,
 };
 
 } // namespace

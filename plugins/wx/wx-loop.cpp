@@ -374,6 +374,7 @@ const GuiloopPlugin plugin = {
         nullptr,
         nullptr,
         python_setup,
+        nullptr, /* conflicts */
 };
 
 } // namespace

@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The GTK 3 toolkit plugin: gtk_main() in the main thread; posted calls,
- * fd watches and timers are the GLib sources of plugins/glib.
+ * The GTK plugins, one source built twice: `gtk` against GTK 3, `gtk4`
+ * against GTK 4.  GTK 3 runs gtk_main() in the main thread; GTK 4 has no
+ * gtk_main(), and its loop is the default GMainContext, iterated here.
+ * Posted calls, fd watches and timers are the GLib sources of plugins/glib.
+ * The two cannot share a process (their GObject types clash), and neither
+ * can PyGObject's Gtk 3.0 and 4.0: gtk-setup.py pins the one this process
+ * has and refuses the other with a clear ImportError.
  */
 #include <errno.h>
 #include <gtk/gtk.h>
@@ -9,7 +14,18 @@
 #include <stdlib.h>
 
 #include "glib-sources.h"
+#include "gtk-setup-py.h"
 #include "guiloop/plugin.h"
+
+#if GTK_CHECK_VERSION(4, 0, 0)
+#define GTK_PLUGIN_NAME "gtk4"
+#define GTK_PLUGIN_OTHER "gtk"
+#define GTK_PLUGIN_DESCRIPTION "GTK 4 main loop (the default GMainContext)"
+#else
+#define GTK_PLUGIN_NAME "gtk"
+#define GTK_PLUGIN_OTHER "gtk4"
+#define GTK_PLUGIN_DESCRIPTION "GTK 3 main loop (gtk_main)"
+#endif
 
 struct GuiloopLoop {
         const GuiloopHost *host;
@@ -26,6 +42,22 @@ static int loop_post(GuiloopLoop *loop, GuiloopFn fn, void *data)
 
 /* ---- run and quit ---- */
 
+#if GTK_CHECK_VERSION(4, 0, 0)
+static int loop_run(GuiloopLoop *loop)
+{
+        /* What GTK 4's own GApplication and gtk_dialog_run() did: iterate the context. */
+        while (!g_atomic_int_get(&loop->quit))
+                g_main_context_iteration(loop->context, TRUE);
+        return 0;
+}
+
+static void loop_quit(GuiloopLoop *loop)
+{
+        g_atomic_int_set(&loop->quit, 1);
+        /* Thread-safe; the iteration in run() returns and sees the flag. */
+        g_main_context_wakeup(loop->context);
+}
+#else
 static int loop_run(GuiloopLoop *loop)
 {
         /* Code run inside may call Gtk.main_quit(): only our quit() ends the loop. */
@@ -50,6 +82,7 @@ static void loop_quit(GuiloopLoop *loop)
         /* g_idle_add is thread-safe and wakes the context. */
         g_idle_add_full(G_PRIORITY_HIGH, quit_now, loop, NULL);
 }
+#endif
 
 /* ---- fd watches and timers for a guest ---- */
 
@@ -100,8 +133,7 @@ static void loop_free(GuiloopLoop *loop)
 }
 
 static const GuiloopLoopOps loop_ops = {
-        .version = GUILOOP_LOOP_OPS_VERSION,
-        .size = sizeof(GuiloopLoopOps),
+        GUILOOP_LOOP_OPS_HEADER,
         .describe = loop_describe,
         .run = loop_run,
         .quit = loop_quit,
@@ -124,7 +156,11 @@ static int loop_new(const GuiloopHost *host, GuiloopLoop **out, const GuiloopLoo
 
         if (display && !*display)
                 display = NULL;
+#if GTK_CHECK_VERSION(4, 0, 0)
+        if (!gtk_init_check()) {
+#else
         if (!gtk_init_check(NULL, NULL)) {
+#endif
                 if (!display && !wayland)
                         snprintf(err, errlen, "cannot open a display: DISPLAY is not set");
                 else
@@ -145,15 +181,15 @@ static int loop_new(const GuiloopHost *host, GuiloopLoop **out, const GuiloopLoo
         return 0;
 }
 
+static const char *const conflicts[] = { GTK_PLUGIN_OTHER, NULL };
+
 static const GuiloopPlugin plugin = {
-        .abi = GUILOOP_PLUGIN_ABI,
-        .size = sizeof(GuiloopPlugin),
-        .name = "gtk",
-        .description = "GTK 3 main loop (gtk_main)",
+        GUILOOP_PLUGIN_HEADER,
+        .name = GTK_PLUGIN_NAME,
+        .description = GTK_PLUGIN_DESCRIPTION,
         .loop_new = loop_new,
+        .python_setup = gtk_setup_py,
+        .conflicts = conflicts,
 };
 
-GUILOOP_PLUGIN_EXPORT const GuiloopPlugin *GUILOOP_PLUGIN_ENTRY(void)
-{
-        return &plugin;
-}
+GUILOOP_PLUGIN_DEFINE(plugin)

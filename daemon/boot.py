@@ -8,6 +8,7 @@ runs at that moment, whichever Python thread writes.
 import ast
 import builtins
 import collections
+import faulthandler
 import io
 import linecache
 import os
@@ -115,6 +116,13 @@ def _compile(code, number):
     return entry
 
 
+def _exit_status(exc):
+    """SystemExit as a plain python3 ends with it: (success, stderr)."""
+    if exc.code is None or exc.code == 0:
+        return True, ""
+    return False, f"SystemExit: {exc.code}\n"
+
+
 def execute(code, number):
     """Run code in the interactive namespace: (success, repr or "", traceback)."""
     try:
@@ -127,6 +135,9 @@ def execute(code, number):
             return True, "", ""
         _interactive["_"] = value
         return True, repr(value), ""
+    except SystemExit as exc:
+        success, err = _exit_status(exc)
+        return success, "", err
     except BaseException as exc:
         return False, "", _format(exc)
 
@@ -152,6 +163,8 @@ def run_file(path, argv):
     try:
         exec(compile(source, path, "exec"), namespace)
         return True, ""
+    except SystemExit as exc:
+        return _exit_status(exc)
     except BaseException as exc:
         return False, _format(exc)
     finally:
@@ -176,20 +189,178 @@ def startup(path):
         return _format(exc)
 
 
+# ---- patching toolkit bindings ----
+
+_after_import = {}  # module name -> [fn(module), ...] still to call
+
+
+class _PatchingLoader:
+    """The real loader of a module that a toolkit setup patches once loaded."""
+
+    def __init__(self, loader):
+        self._loader = loader
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module):
+        self._loader.exec_module(module)
+        module.__loader__ = self._loader
+        if module.__spec__ is not None:
+            module.__spec__.loader = self._loader
+        for fn in _after_import.pop(module.__name__, ()):
+            fn(module)
+
+    def __getattr__(self, name):
+        return getattr(self._loader, name)
+
+
+class _PatchingLegacyLoader:
+    """The same for a loader with load_module() only (PyGObject's gi.repository)."""
+
+    def __init__(self, loader):
+        self._loader = loader
+
+    def load_module(self, fullname):
+        module = self._loader.load_module(fullname)
+        for fn in _after_import.pop(fullname, ()):
+            fn(module)
+        return module
+
+    def __getattr__(self, name):
+        return getattr(self._loader, name)
+
+
+class _PatchingFinder:
+    """sys.meta_path entry: wraps the loader of a module named in after_import()."""
+
+    @classmethod
+    def find_spec(cls, fullname, path=None, target=None):
+        if fullname not in _after_import:
+            return None
+        for finder in sys.meta_path:
+            if finder is cls:
+                continue
+            find = getattr(finder, "find_spec", None)
+            spec = find(fullname, path, target) if find else None
+            if spec is not None:
+                break
+        else:
+            return None
+        if hasattr(spec.loader, "exec_module"):
+            spec.loader = _PatchingLoader(spec.loader)
+        elif hasattr(spec.loader, "load_module"):
+            spec.loader = _PatchingLegacyLoader(spec.loader)
+        return spec
+
+
+def after_import(name, fn):
+    """Call fn(module) once module name is imported (now, if it is already)."""
+    module = sys.modules.get(name)
+    if module is not None:
+        fn(module)
+        return
+    _after_import.setdefault(name, []).append(fn)
+    if _PatchingFinder not in sys.meta_path:
+        sys.meta_path.insert(0, _PatchingFinder)
+
+
+# ---- interrupts ----
+#
+# Interrupt() sends the GUI thread a signal of its own (signals.h); this is
+# its Python handler, and SIGINT's too (which only _thread.interrupt_main()
+# can still trip: the daemon's C handler takes the real one).  It raises
+# KeyboardInterrupt only when the daemon asked for what runs now.
+#
+# Inside a nested loop (a modal dialog, QEventLoop.exec_(), GLib.MainLoop.run(),
+# plt.pause()) the handler runs in one of the loop's callbacks, or in poke()
+# while the loop waits: raising there would only end that callback, and the
+# loop would go on.  So the toolkit setups run nested loops through
+# run_nested(), which says how to end them: the handler ends every nested
+# loop, innermost first, and the outermost run_nested() raises once its loop
+# has returned, in the code that started the loop.
+
+_nested = []          # quit callables (or None) of the nested loops we are in
+_outer_frame = None   # the frame of the outermost run_nested()
+_leaving = False      # the nested loops were told to quit for this interrupt
+_interrupt_signal = None
+
+
+def _leave_nested():
+    global _leaving
+    if _leaving:
+        return
+    _leaving = True
+    for quit in reversed(_nested):
+        if quit is not None:
+            try:
+                quit()
+            except Exception:
+                pass
+
+
+def run_nested(quit, fn, *args, **kwargs):
+    """Run fn(*args, **kwargs), which runs a nested loop that quit() ends
+    (None: it ends by itself, as processEvents() does).  If an Interrupt
+    came meanwhile, KeyboardInterrupt is raised here once the outermost
+    nested loop has returned."""
+    global _outer_frame, _leaving
+    outermost = not _nested
+    _nested.append(quit)
+    if outermost:
+        _outer_frame = sys._getframe()
+    try:
+        result = fn(*args, **kwargs)
+    finally:
+        _nested.pop()
+        if outermost:
+            _outer_frame = None
+            _leaving = False
+    if outermost and _guiloop.interrupt_take():
+        raise KeyboardInterrupt
+    return result
+
+
+def sigint(signum=None, frame=None):
+    """The daemon's interrupt handler."""
+    if not _guiloop.interrupt_pending():
+        return
+    if _nested and frame is not _outer_frame:
+        _leave_nested()
+        return
+    _guiloop.interrupt_take()
+    raise KeyboardInterrupt
+
+
+def poke():
+    """Called by the daemon after an Interrupt, in the GUI thread's loop
+    (nested ones too): running this function lets Python run the handler."""
+    return None
+
+
 def guard_sigint():
-    """Make the guard Python's SIGINT handler again; True if it was not."""
-    if signal.getsignal(signal.SIGINT) is _guiloop.sigint:
-        return False
-    signal.signal(signal.SIGINT, _guiloop.sigint)
-    return True
+    """Make the daemon's handler Python's again; True if it was not."""
+    replaced = False
+    for signum in (signal.SIGINT, _interrupt_signal):
+        if signal.getsignal(signum) is not sigint:
+            signal.signal(signum, sigint)
+            replaced = True
+    return replaced
 
 
-def setup(paths, switch_interval):
+def setup(paths, switch_interval, interrupt_signal):
+    global _interrupt_signal
+    # A fatal signal (a segfault in a binding) writes every thread's Python
+    # stack to the daemon's log, on a descriptor of its own.
+    try:
+        faulthandler.enable(file=os.dup(2), all_threads=True)
+    except (OSError, ValueError):
+        pass
     sys.stdout = _Text(_STDOUT, "<stdout>")
     sys.stderr = _Text(_STDERR, "<stderr>")
     # Code that reads standard input gets EOF instead of hanging the GUI.
     sys.stdin = io.StringIO()
     sys.path[0:0] = [p for p in paths.split(":") if p]
     sys.setswitchinterval(switch_interval)
-    # Only an Interrupt aimed at the running execution raises KeyboardInterrupt.
-    signal.signal(signal.SIGINT, _guiloop.sigint)
+    _interrupt_signal = interrupt_signal
+    guard_sigint()

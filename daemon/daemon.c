@@ -6,12 +6,16 @@
 #include <locale.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "bus.h"
 #include "loader.h"
 #include "log.h"
+#include "loopwatch.h"
 #include "python.h"
 #include "queue.h"
 #include "signals.h"
@@ -37,6 +41,11 @@ struct Daemon {
         bool shutting_down;
         uint64_t next_id;
         int exit_code;
+
+        /* Interrupts that reach beyond a plain execution (see "interrupting what holds the thread"). */
+        atomic_bool interrupt_callback; /* for the GUI callback holding the thread, no execution runs */
+        int poke_fd;                    /* eventfd: wakes the GUI thread's loop, nested ones too */
+        GuiloopWatch *poke_watch;
 };
 
 /* ---- services for plugins ---- */
@@ -57,6 +66,70 @@ static const char *host_config(void *data, const char *section, const char *key)
         Daemon *d = data;
 
         return config_get(d->config, section, key, buf, sizeof(buf));
+}
+
+/* ---- interrupting what holds the thread ---- */
+
+/*
+ * The GUI thread reports when it waits in a loop and when it leaves the
+ * wait (plugin.h, loop_idle/loop_busy).  An interrupt meant for a GUI
+ * callback lasts only until the thread is back in its loop: it can never
+ * hit the next callback.
+ */
+static void host_loop_idle(void *data)
+{
+        Daemon *d = data;
+
+        loopwatch_idle();
+        if (atomic_load_explicit(&d->interrupt_callback, memory_order_relaxed))
+                atomic_store(&d->interrupt_callback, false);
+}
+
+static void host_loop_busy(void *data)
+{
+        (void)data;
+        loopwatch_busy();
+}
+
+/*
+ * The interrupt signal cuts a wait short, but a loop (a nested one inside an
+ * execution: QEventLoop.exec_(), Gtk.Dialog.run()) just waits again; this fd
+ * makes it run Python (boot.poke) so the pending interrupt ends the loop.
+ */
+static void on_poke(void *data, int fd, unsigned events)
+{
+        Daemon *d = data;
+        uint64_t n;
+
+        (void)events;
+        (void)!read(fd, &n, sizeof(n));
+        python_poke(d->python);
+}
+
+static void poke(Daemon *d)
+{
+        uint64_t one = 1;
+
+        if (d->poke_watch)
+                (void)!write(d->poke_fd, &one, sizeof(one));
+}
+
+static void start_poke(Daemon *d)
+{
+        d->poke_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (d->poke_fd < 0 ||
+            d->ops->watch_add(d->loop, d->poke_fd, GUILOOP_FD_IN, on_poke, d, &d->poke_watch) < 0)
+                log_warning("cannot watch the interrupt fd; Interrupt may not end nested loops");
+}
+
+static void stop_poke(Daemon *d)
+{
+        if (d->poke_watch)
+                d->ops->watch_remove(d->loop, d->poke_watch);
+        d->poke_watch = NULL;
+        if (d->poke_fd >= 0)
+                close(d->poke_fd);
+        d->poke_fd = -1;
 }
 
 /* ---- the GUI thread's side ---- */
@@ -104,16 +177,22 @@ static void run_next(void *data)
                 d->ops->post(d->loop, run_next, d);
 }
 
-/* Python's SIGINT handler asks: was this interrupt meant for what runs now? */
-static bool interrupt_wanted(void *data)
+/* Python's interrupt handler asks: was this interrupt meant for what runs now? */
+static bool interrupt_wanted(void *data, bool take)
 {
         Daemon *d = data;
         bool wanted;
 
         pthread_mutex_lock(&d->lock);
-        wanted = d->running && d->interrupt_for == d->running->id;
-        if (wanted)
-                d->interrupt_for = 0;
+        if (d->running) {
+                wanted = d->interrupt_for == d->running->id;
+                if (wanted && take)
+                        d->interrupt_for = 0;
+        } else {
+                wanted = atomic_load(&d->interrupt_callback);
+                if (wanted && take)
+                        atomic_store(&d->interrupt_callback, false);
+        }
         pthread_mutex_unlock(&d->lock);
         return wanted;
 }
@@ -153,8 +232,15 @@ bool daemon_interrupt(Daemon *d, uint64_t id)
                 d->interrupt_for = d->running->id;
                 interrupted = true;
                 signals_interrupt();
+        } else if (!d->running && id == 0 && loopwatch_away() && python_gui_in_code(d->python)) {
+                /* No execution: the GUI callback that holds the thread, if one does. */
+                atomic_store(&d->interrupt_callback, true);
+                interrupted = true;
+                signals_interrupt();
         }
         pthread_mutex_unlock(&d->lock);
+        if (interrupted)
+                poke(d);
         return interrupted;
 }
 
@@ -331,6 +417,7 @@ static int start(Daemon *d, const char *plugin_dir)
         if (r != 0)
                 return r;
         setlocale(LC_NUMERIC, "C");
+        start_poke(d);
         d->python_version = strdup(python_version(d->python));
         if (!d->python_version)
                 return EXIT_SOFTWARE;
@@ -366,7 +453,10 @@ int daemon_run(Config *config, const char *plugin_dir)
                         .data = &d,
                         .log = host_log,
                         .config = host_config,
+                        .loop_idle = host_loop_idle,
+                        .loop_busy = host_loop_busy,
                 },
+                .poke_fd = -1,
         };
         int code, r;
 
@@ -380,6 +470,8 @@ int daemon_run(Config *config, const char *plugin_dir)
                 }
         }
 
+        if (d.loop)
+                stop_poke(&d);
         /* Python goes first: atexit handlers may still touch the toolkit. */
         d.python = python_free(d.python);
         signals_uninstall();

@@ -96,25 +96,39 @@ static PyObject *module_write(PyObject *module, PyObject *const *args, Py_ssize_
         Py_RETURN_NONE;
 }
 
-/* The Python-level SIGINT handler: the guard that drops unwanted interrupts. */
-static PyObject *module_sigint(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+/*
+ * _guiloop.interrupt_pending(): did an Interrupt ask for what runs now (the
+ * execution, or the GUI callback holding the thread)?  interrupt_take():
+ * the same, and the request is used up.  boot.py's handler decides where
+ * the KeyboardInterrupt goes (nested loops first end).
+ */
+static PyObject *module_interrupt_pending(PyObject *module, PyObject *const *args,
+                                          Py_ssize_t nargs)
 {
         Python *py = module_python(module);
 
         (void)args;
         (void)nargs;
-        if (py->hooks.interrupt_wanted(py->hooks.data)) {
-                PyErr_SetNone(PyExc_KeyboardInterrupt);
-                return NULL;
-        }
-        Py_RETURN_NONE;
+        return PyBool_FromLong(py->hooks.interrupt_wanted(py->hooks.data, false));
+}
+
+static PyObject *module_interrupt_take(PyObject *module, PyObject *const *args,
+                                       Py_ssize_t nargs)
+{
+        Python *py = module_python(module);
+
+        (void)args;
+        (void)nargs;
+        return PyBool_FromLong(py->hooks.interrupt_wanted(py->hooks.data, true));
 }
 
 static PyMethodDef module_methods[] = {
         { "write", (PyCFunction)(void (*)(void))module_write, METH_FASTCALL,
           "write(stream, text): output of the running execution" },
-        { "sigint", (PyCFunction)(void (*)(void))module_sigint, METH_FASTCALL,
-          "SIGINT handler: KeyboardInterrupt only when an Interrupt asked for it" },
+        { "interrupt_pending", (PyCFunction)(void (*)(void))module_interrupt_pending,
+          METH_FASTCALL, "interrupt_pending(): an Interrupt waits for what runs now" },
+        { "interrupt_take", (PyCFunction)(void (*)(void))module_interrupt_take, METH_FASTCALL,
+          "interrupt_take(): interrupt_pending(), and the request is used up" },
         { NULL, NULL, 0, NULL },
 };
 
@@ -190,8 +204,8 @@ static int boot(Python *py, const Config *c, char *err, size_t errlen)
         Py_DECREF(r);
         py->boot = Py_NewRef(module);
 
-        r = PyObject_CallMethod(module, "setup", "sd", c->python_path ? c->python_path : "",
-                                c->switch_interval);
+        r = PyObject_CallMethod(module, "setup", "sdi", c->python_path ? c->python_path : "",
+                                c->switch_interval, signals_interrupt_signal());
         if (!r)
                 goto fail;
         Py_DECREF(r);
@@ -332,8 +346,6 @@ static bool guard_sigint_locked(Python *py)
         Py_XDECREF(r);
         /* signal.signal() installed Python's C handler: ours goes back on top. */
         replaced = signals_reclaim() || replaced;
-        if (r)
-                signals_python_guarded();
         return replaced;
 }
 
@@ -344,6 +356,30 @@ bool python_guard_sigint(Python *py)
 
         PyGILState_Release(gil);
         return r;
+}
+
+bool python_gui_in_code(Python *py)
+{
+        /*
+         * Read without the GIL, from another thread: a hint, racy by nature
+         * (a frame may be pushed or popped meanwhile), never dereferenced
+         * beyond the thread's own state and C stack, which stay mapped.
+         */
+        PyThreadState *t = py ? py->main_thread : NULL;
+        _PyCFrame *cf = t ? __atomic_load_n(&t->cframe, __ATOMIC_RELAXED) : NULL;
+
+        return cf && __atomic_load_n(&cf->current_frame, __ATOMIC_RELAXED) != NULL;
+}
+
+void python_poke(Python *py)
+{
+        PyGILState_STATE gil = PyGILState_Ensure();
+        PyObject *r = PyObject_CallMethod(py->boot, "poke", NULL);
+
+        if (!r)
+                PyErr_Print();
+        Py_XDECREF(r);
+        PyGILState_Release(gil);
 }
 
 const char *python_version(Python *py)

@@ -17,12 +17,13 @@ typedef struct Python Python;
 typedef struct PythonHooks {
         void *data;
         /*
-         * Called by the SIGINT handler in Python (GUI thread, GIL held): should
-         * the running execution get a KeyboardInterrupt now?  Consumes the
-         * request.  A SIGINT nobody asked for is dropped here, so that it can
-         * never hit a later execution.
+         * Called by the interrupt handler in Python (GUI thread, GIL held):
+         * should what runs now (the execution, or the GUI callback holding
+         * the thread) get a KeyboardInterrupt?  take: the request is used
+         * up.  A signal nobody asked for is dropped, so that it can never
+         * hit a later execution.
          */
-        bool (*interrupt_wanted)(void *data);
+        bool (*interrupt_wanted)(void *data, bool take);
 } PythonHooks;
 
 /*
@@ -48,6 +49,15 @@ int python_setup(Python *py, const char *name, const char *source, char *err, si
  * when something had to be taken back.  Main thread.
  */
 bool python_guard_sigint(Python *py);
+
+/*
+ * Run Python in the GUI thread for a moment (boot.poke), so that a pending
+ * interrupt is seen while the thread waits in a nested loop.  GUI thread.
+ */
+void python_poke(Python *py);
+
+/* The GUI thread runs Python code right now (a hint; any thread, no GIL). */
+bool python_gui_in_code(Python *py);
 
 /* sys.version. */
 const char *python_version(Python *py);

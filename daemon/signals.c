@@ -1,7 +1,4 @@
 /* SPDX-License-Identifier: MIT */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-
 #include "signals.h"
 
 #include <errno.h>
@@ -17,28 +14,24 @@ static atomic_uint pending;
 static int wake;
 static pid_t self_pid;
 static pthread_t gui;
-/*
- * Python's SIGINT handler is our guard.  When executed code replaced it, it
- * may be SIG_DFL or SIG_IGN, and CPython 3.11's PyErr_SetInterruptEx()
- * then compares Python ints without a thread state: it crashes.  Until the
- * guard is back, an interrupt only breaks blocking calls (EINTR).
- */
-static atomic_bool python_guarded;
+/* The interrupt signal's action as Python installed it (its C handler). */
+static struct sigaction python_action;
+static bool have_python_action;
+
+int signals_interrupt_signal(void)
+{
+        return SIGRTMIN + 5;
+}
 
 static void on_signal(int sig, siginfo_t *si, void *context)
 {
         int saved = errno;
         uint64_t one = 1;
 
+        (void)si;
         (void)context;
-        /* Our own pthread_kill(gui, SIGINT) from signals_interrupt(). */
-        if (sig == SIGINT && si->si_code == SI_TKILL && si->si_pid == self_pid) {
-                if (atomic_load(&python_guarded))
-                        PyErr_SetInterruptEx(SIGINT);
-        } else {
-                atomic_fetch_or(&pending, sig == SIGINT ? SIGNALS_INT : SIGNALS_TERM);
-                (void)!write(wake, &one, sizeof(one));
-        }
+        atomic_fetch_or(&pending, sig == SIGINT ? SIGNALS_INT : SIGNALS_TERM);
+        (void)!write(wake, &one, sizeof(one));
         errno = saved;
 }
 
@@ -48,8 +41,7 @@ static int install(void)
 
         memset(&sa, 0, sizeof(sa));
         sa.sa_sigaction = on_signal;
-        /* No SA_RESTART: a blocking call must fail with EINTR so Python can raise. */
-        sa.sa_flags = SA_SIGINFO;
+        sa.sa_flags = SA_SIGINFO | SA_RESTART;
         sigemptyset(&sa.sa_mask);
         if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0)
                 return -errno;
@@ -61,34 +53,44 @@ int signals_install(int wake_fd, pthread_t gui_thread)
         wake = wake_fd;
         gui = gui_thread;
         self_pid = getpid();
-        atomic_store(&python_guarded, true);
+        have_python_action = sigaction(signals_interrupt_signal(), NULL, &python_action) == 0 &&
+                             python_action.sa_handler != SIG_DFL &&
+                             python_action.sa_handler != SIG_IGN;
         return install();
 }
 
-static bool signals_ours(void)
+static bool ours(int sig)
 {
-        struct sigaction si, st;
+        struct sigaction sa;
 
-        return sigaction(SIGINT, NULL, &si) == 0 && sigaction(SIGTERM, NULL, &st) == 0 &&
-               (si.sa_flags & SA_SIGINFO) && si.sa_sigaction == on_signal &&
-               (st.sa_flags & SA_SIGINFO) && st.sa_sigaction == on_signal;
+        return sigaction(sig, NULL, &sa) == 0 && (sa.sa_flags & SA_SIGINFO) &&
+               sa.sa_sigaction == on_signal;
+}
+
+/* The interrupt signal's Python handler in place again; true if it was not. */
+static bool reclaim_interrupt_signal(void)
+{
+        struct sigaction sa;
+
+        if (!have_python_action || sigaction(signals_interrupt_signal(), NULL, &sa) < 0)
+                return false;
+        if (sa.sa_handler == python_action.sa_handler)
+                return false;
+        sigaction(signals_interrupt_signal(), &python_action, NULL);
+        return true;
 }
 
 bool signals_reclaim(void)
 {
-        if (!self_pid)
+        bool replaced;
+
+        if (!self_pid || getpid() != self_pid)
                 return false;
-        if (signals_ours())
-                return !atomic_load(&python_guarded);
-        /* Whoever replaced ours used signal.signal(): Python's handler changed too. */
-        atomic_store(&python_guarded, false);
+        replaced = reclaim_interrupt_signal();
+        if (ours(SIGINT) && ours(SIGTERM))
+                return replaced;
         install();
         return true;
-}
-
-void signals_python_guarded(void)
-{
-        atomic_store(&python_guarded, true);
 }
 
 unsigned signals_take(void)
@@ -98,9 +100,11 @@ unsigned signals_take(void)
 
 void signals_interrupt(void)
 {
-        /* Executed code may have set SIGINT to SIG_DFL: that must not kill us. */
-        signals_reclaim();
-        pthread_kill(gui, SIGINT);
+        if (!have_python_action)
+                return;
+        /* Executed code may have set the signal to SIG_DFL: that must not kill us. */
+        reclaim_interrupt_signal();
+        pthread_kill(gui, signals_interrupt_signal());
 }
 
 void signals_uninstall(void)

@@ -43,8 +43,9 @@
  *     daemon's own code takes it for every execution);
  *   - inside run() and the callbacks run() dispatches, while
  *     Py_IsInitialized() (it is not after Python was finalized at shutdown).
- * It may import its own module (python_setup's, "_guiloop_setup_<name>")
- * and the toolkit's binding; every other module whose name starts with
+ * It may import its own module (python_setup's, "_guiloop_setup_<name>"),
+ * the toolkit's binding, and _guiloop_boot's two documented functions
+ * (python_setup below); every other module or name that starts with
  * "_guiloop" is the daemon's private business and may change without
  * notice.  A plugin never replaces sys.stdout/sys.stderr or the SIGINT
  * handler: the daemon's Interrupt depends on both.
@@ -122,9 +123,27 @@ typedef struct GuiloopHost {
          * until that thread's next config() call: copy it to keep it.
          */
         const char *(*config)(void *data, const char *section, const char *key);
+
+        /* ---- appended: present when size says so (GUILOOP_HOST_HAS) ---- */
+
+        /*
+         * The loop's thread tells the daemon where it is: loop_idle() right
+         * before it waits for events (poll), loop_busy() right after it woke
+         * up to dispatch them.  Whatever runs between a busy and the next idle
+         * (a GUI callback, an execution, a redraw) holds the thread: that is
+         * what LoopBlockedMs measures and what Interrupt interrupts when no
+         * execution runs.  Cheap (an atomic store), called around every wait,
+         * nested loops' waits included.  Loop's thread only.
+         */
+        void (*loop_idle)(void *data);
+        void (*loop_busy)(void *data);
 } GuiloopHost;
 /* Version 1 ends with config. */
 #define GUILOOP_HOST_MIN_SIZE_1 GUILOOP_FIELD_END(GuiloopHost, config)
+
+/* Whether a host table is large enough to hold field (an older daemon's is smaller). */
+#define GUILOOP_HOST_HAS(host, field) \
+        ((host)->size >= offsetof(GuiloopHost, field) + sizeof((host)->field) && (host)->field)
 
 /*
  * The loop a toolkit plugin owns.  Unless said otherwise, a method must be
@@ -250,9 +269,13 @@ typedef struct GuiloopPlugin {
          * module of its own named "_guiloop_setup_<name>", after the
          * interpreter started and before any execution (and before the bus
          * name is taken), in the main thread: the place to make the
-         * toolkit's binding safe to use from executed code (refuse a second
-         * application object, say).  An exception in it stops the daemon
-         * with its traceback in the log.  NULL: none.
+         * toolkit's binding fit a loop that already runs (main-loop calls
+         * that return at once, nested loops that Interrupt can end, one
+         * application object).  The daemon's boot module is importable there
+         * as _guiloop_boot; a plugin may use its after_import(name, fn) and
+         * run_nested(quit, fn, *args) (see daemon/boot.py) and nothing else
+         * of it.  An exception stops the daemon with its traceback in the
+         * log.  NULL: none.
          */
         const char *python_setup;
 

@@ -26,6 +26,30 @@ struct GuiloopTimer {
         void *data;
 };
 
+/* ---- waits ---- */
+
+static const GuiloopHost *wait_host;
+static GPollFunc wait_poll_next;
+
+static gint report_poll(GPollFD *fds, guint nfds, gint timeout)
+{
+        gint r;
+
+        wait_host->loop_idle(wait_host->data);
+        r = wait_poll_next(fds, nfds, timeout);
+        wait_host->loop_busy(wait_host->data);
+        return r;
+}
+
+void glib_report_waits(GMainContext *context, const GuiloopHost *host)
+{
+        if (!GUILOOP_HOST_HAS(host, loop_idle) || !GUILOOP_HOST_HAS(host, loop_busy) || wait_host)
+                return;
+        wait_host = host;
+        wait_poll_next = g_main_context_get_poll_func(context);
+        g_main_context_set_poll_func(context, report_poll);
+}
+
 /* ---- posted calls ---- */
 
 static gboolean posts_prepare(GSource *source, gint *timeout)

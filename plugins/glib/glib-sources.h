@@ -39,4 +39,13 @@ int glib_timer_add(GMainContext *context, uint64_t usec, GuiloopFn fn, void *dat
                    GuiloopTimer **out);
 void glib_timer_remove(GuiloopTimer *t);
 
+/*
+ * Tell the host when the loop's thread waits and when it leaves the wait
+ * (plugin.h, loop_idle/loop_busy): a poll function around GLib's own on
+ * context, so every loop on it counts, nested ones (g_main_loop_run,
+ * gtk_dialog_run, Qt's GLib event dispatcher, wx's gtk_main) included.
+ * Nothing when the host is too old to have those.  Loop's thread.
+ */
+void glib_report_waits(GMainContext *context, const GuiloopHost *host);
+
 G_END_DECLS

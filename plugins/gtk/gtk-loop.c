@@ -3,15 +3,22 @@
  * The GTK plugins, one source built twice: `gtk` against GTK 3, `gtk4`
  * against GTK 4.  GTK 3 runs gtk_main() in the main thread; GTK 4 has no
  * gtk_main(), and its loop is the default GMainContext, iterated here.
- * Posted calls, fd watches and timers are the GLib sources of plugins/glib.
- * The two cannot share a process (their GObject types clash), and neither
- * can PyGObject's Gtk 3.0 and 4.0: gtk-setup.py pins the one this process
- * has and refuses the other with a clear ImportError.
+ * Posted calls, fd watches and timers are the GLib sources of plugins/glib,
+ * whose poll function also reports each wait to the host.  gtk_setup.py
+ * (the plugins' python_setup, shared) makes unmodified PyGObject programs
+ * fit this loop, and pins the Gtk version of this process: GTK 3 and GTK 4
+ * cannot share one, and asking for the other is a clear ImportError.  Its
+ * opening comment says how, as measured.
+ *
+ * GDK exits 1 without a word when the X server goes away; an Xlib I/O
+ * error handler of ours, set after gtk_init, logs one line and exits 69.
  */
+#include <X11/Xlib.h>
 #include <errno.h>
 #include <gtk/gtk.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "glib-sources.h"
 #include "gtk-setup-py.h"
@@ -116,6 +123,21 @@ static void loop_timer_remove(GuiloopLoop *loop, GuiloopTimer *t)
         glib_timer_remove(t);
 }
 
+/* ---- losing the X server ---- */
+
+static const GuiloopHost *x_host;
+
+static int on_x_io_error(Display *display)
+{
+        const char *name = g_getenv("DISPLAY");
+
+        (void)display;
+        x_host->log(x_host->data, GUILOOP_LOG_ERR,
+                    GTK_PLUGIN_NAME ": lost the connection to the X server (DISPLAY=%s); exiting",
+                    name ? name : "");
+        _exit(69);
+}
+
 /* ---- life ---- */
 
 static const char *loop_describe(GuiloopLoop *loop)
@@ -176,6 +198,10 @@ static int loop_new(const GuiloopHost *host, GuiloopLoop **out, const GuiloopLoo
         /* Posted calls at g_idle_add()'s priority, below GTK's redraws (HIGH_IDLE + 20): */
         /* a long queue never starves the GUI, and shares the loop with idles fairly. */
         loop->posts = glib_posts_new(loop->context, G_PRIORITY_DEFAULT_IDLE, NULL, NULL);
+        glib_report_waits(loop->context, host);
+        /* After gtk_init: GDK set its own handler (it exits 1) when it opened the display. */
+        x_host = host;
+        XSetIOErrorHandler(on_x_io_error);
         *out = loop;
         *ops = &loop_ops;
         return 0;

@@ -10,9 +10,17 @@
  * dispatcher at once: nothing polls.  A guest's fd watches are
  * QSocketNotifiers, its timers precise Qt timers on one QObject.
  *
- * Executed PyQt5 code uses our QApplication; python_setup below refuses a
- * second one.  The daemon finalizes Python before free() deletes the
- * application: the reverse order crashes in ~QWidget.
+ * Executed PyQt5 code uses our QApplication: qt_setup.py (the plugin's
+ * python_setup) makes QApplication(sys.argv), a subclass, exec_() and the
+ * nested loops of an unmodified program work on it; read its opening comment
+ * for what was measured.  The daemon finalizes Python before free() deletes
+ * the application: the reverse order crashes in ~QWidget.
+ *
+ * Qt's event dispatcher is GLib's (Debian's Qt 5) on the default context:
+ * the poll function of plugins/glib reports each wait to the host
+ * (LoopBlockedMs, interrupting a GUI callback).  When the X server goes
+ * away, Qt's xcb platform says "The X11 connection broke" and calls
+ * exit(1); a message handler of ours logs one line and exits 69 instead.
  */
 #include <QtCore/QCoreApplication>
 #include <QtCore/QEvent>
@@ -32,9 +40,12 @@
 #include <deque>
 #include <mutex>
 #include <new>
+#include <unistd.h>
 #include <unordered_map>
 
+#include "glib-sources.h"
 #include "guiloop/plugin.h"
+#include "qt-setup-py.h"
 
 namespace {
 
@@ -366,6 +377,25 @@ int check_display(xcb_connection_t **probe, char *err, size_t errlen)
         return 0;
 }
 
+/* The plugin's host, for the message handler (Qt gives it no context). */
+const GuiloopHost *message_host;
+QtMessageHandler next_message_handler;
+
+void on_message(QtMsgType type, const QMessageLogContext &context, const QString &text)
+{
+        /* Qt's xcb platform, when the X server went away: it would exit(1). */
+        if (type == QtWarningMsg && text.startsWith(QLatin1String("The X11 connection broke"))) {
+                const char *display = getenv("DISPLAY");
+
+                message_host->log(message_host->data, GUILOOP_LOG_ERR,
+                                  "qt: lost the connection to the X server (DISPLAY=%s); exiting",
+                                  display ? display : "");
+                _exit(69);
+        }
+        if (next_message_handler)
+                next_message_handler(type, context, text);
+}
+
 int loop_new(const GuiloopHost *host, GuiloopLoop **out, const GuiloopLoopOps **ops, char *err,
              size_t errlen)
 {
@@ -390,7 +420,10 @@ int loop_new(const GuiloopHost *host, GuiloopLoop **out, const GuiloopLoopOps **
                 return -ENOMEM;
         }
         loop->host = host;
+        message_host = host;
+        next_message_handler = qInstallMessageHandler(on_message);
         loop->app = new QApplication(app_argc, app_argv);
+        glib_report_waits(g_main_context_default(), host);
         if (probe)
                 xcb_disconnect(probe);
         /* Closing the last window must not end the daemon's loop. */
@@ -403,107 +436,6 @@ int loop_new(const GuiloopHost *host, GuiloopLoop **out, const GuiloopLoopOps **
         return 0;
 }
 
-/*
- * Run once in the daemon's Python before any execution.
- *
- * PyQt5 wraps our QApplication for QApplication.instance(), but a second
- * application created by executed code would silently replace it and crash
- * at exit: the constructors of QCoreApplication, QGuiApplication and
- * QApplication raise instead, patched when PyQt5 loads those modules (or now,
- * if python.startup imported them already).  Subclasses get there through
- * super().__init__().
- *
- * PyQt5 also calls qFatal() (abort) on an exception in a slot while
- * sys.excepthook is Python's own: a hook of ours only prints it.
- */
-const char python_setup[] = R"PY(
-import sys
-
-_REFUSED = {
-    "PyQt5.QtCore": "QCoreApplication",
-    "PyQt5.QtGui": "QGuiApplication",
-    "PyQt5.QtWidgets": "QApplication",
-}
-_MESSAGE = "guiloopd already runs a QApplication; use QApplication.instance()"
-
-
-def _guard(cls):
-    """Make cls refuse to construct an application object."""
-    if cls.__dict__.get("_guiloop_guarded"):
-        return
-    init = cls.__init__  # sip's own
-
-    def __init__(self, *args, **kwargs):
-        # sip wraps an existing application (QApplication.instance(), qApp)
-        # by calling the class without arguments; constructing takes argv.
-        if args or kwargs:
-            raise RuntimeError(_MESSAGE)
-        init(self)
-
-    __init__.__qualname__ = cls.__name__ + ".__init__"
-    cls.__init__ = __init__
-    cls._guiloop_guarded = True
-
-
-def _excepthook(exc_type, exc, tb):
-    sys.__excepthook__(exc_type, exc, tb)
-
-
-def _patch(module):
-    cls = getattr(module, _REFUSED[module.__name__], None)
-    if cls is not None:
-        _guard(cls)
-    if sys.excepthook is sys.__excepthook__:
-        sys.excepthook = _excepthook
-
-
-class _Loader:
-    """The real loader of a PyQt5 module, patching what it loaded."""
-
-    def __init__(self, loader):
-        self._loader = loader
-
-    def create_module(self, spec):
-        return self._loader.create_module(spec)
-
-    def exec_module(self, module):
-        self._loader.exec_module(module)
-        module.__loader__ = self._loader
-        if module.__spec__ is not None:
-            module.__spec__.loader = self._loader
-        _patch(module)
-
-    def __getattr__(self, name):
-        return getattr(self._loader, name)
-
-
-class QtApplicationGuard:
-    """sys.meta_path entry: PyQt5's application classes refuse a second app."""
-
-    @classmethod
-    def find_spec(cls, fullname, path=None, target=None):
-        if fullname not in _REFUSED:
-            return None
-        for finder in sys.meta_path:
-            if finder is cls:
-                continue
-            find = getattr(finder, "find_spec", None)
-            spec = find(fullname, path, target) if find else None
-            if spec is not None:
-                break
-        else:
-            return None
-        if spec.loader is not None:
-            spec.loader = _Loader(spec.loader)
-        return spec
-
-
-for _name in _REFUSED:
-    if _name in sys.modules:
-        _patch(sys.modules[_name])
-sys.meta_path.insert(0, QtApplicationGuard)
-)PY";
-
 const GuiloopPlugin plugin = {
         .abi = GUILOOP_PLUGIN_ABI,
         .size = sizeof(GuiloopPlugin),
@@ -512,7 +444,7 @@ const GuiloopPlugin plugin = {
         .loop_new = loop_new,
         .guest_new = nullptr,
         .guest_free = nullptr,
-        .python_setup = python_setup,
+        .python_setup = qt_setup_py,
         .conflicts = nullptr,
 };
 

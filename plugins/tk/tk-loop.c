@@ -16,6 +16,17 @@
  * fired from a Tcl_DoOneEvent() called here in C would abort CPython
  * ("PyEval_RestoreThread: ... thread state is NULL").  dooneevent()
  * releases the GIL while Tcl waits.
+ *
+ * The owner's notifier reports each wait to the host (loop_idle/loop_busy:
+ * LoopBlockedMs, interrupting a GUI callback).  tk_setup.py (the plugin's
+ * python_setup, for owner and guest alike) makes unmodified tkinter
+ * programs fit the running loop; its opening comment says how, as measured.
+ *
+ * Tk opens its display only when tkinter.Tk() runs, so a daemon without a
+ * Tk window had no X connection and never noticed the X server going
+ * away: the owner keeps the connection it checked the display with, its fd
+ * watched, and an Xlib I/O error handler (Tk's connections' too) logs one
+ * line and exits 69.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -34,6 +45,7 @@
 
 #include "calls.h"
 #include "guiloop/plugin.h"
+#include "tk-setup-py.h"
 
 /* A guest pump services at most this many events before the host runs again. */
 #define PUMP_BATCH 256
@@ -264,9 +276,17 @@ static int notifier_wait(const Tcl_Time *t)
                                           ((h->mask & TCL_WRITABLE) ? POLLOUT : 0) |
                                           ((h->mask & TCL_EXCEPTION) ? POLLPRI : 0)),
                 };
-        if (poll(fds, (nfds_t)nfds, timeout) < 0)
+        if (n == gui_notifier && !n->pumping && host_services &&
+            GUILOOP_HOST_HAS(host_services, loop_idle))
+                host_services->loop_idle(host_services->data);
+        found = poll(fds, (nfds_t)nfds, timeout);
+        if (n == gui_notifier && !n->pumping && host_services &&
+            GUILOOP_HOST_HAS(host_services, loop_busy))
+                host_services->loop_busy(host_services->data);
+        if (found < 0)
                 /* EINTR: report activity so that Python checks its signals. */
                 return errno == EINTR ? 1 : 0;
+        found = 0;
 
         if (fds[0].revents & POLLIN) {
                 (void)!read(n->wake_fd, &value, sizeof(value));
@@ -632,8 +652,41 @@ static void loop_timer_remove(GuiloopLoop *loop, GuiloopTimer *t)
         free(t);
 }
 
+/* ---- losing the X server ---- */
+
+static Display *x_display; /* the owner's own connection, kept to notice a lost server */
+
+static int on_x_io_error(Display *display)
+{
+        const char *name = getenv("DISPLAY");
+
+        (void)display;
+        host_services->log(host_services->data, GUILOOP_LOG_ERR,
+                           "tk: lost the connection to the X server (DISPLAY=%s); exiting",
+                           name ? name : "");
+        _exit(69);
+}
+
+static void on_x_readable(ClientData data, int mask)
+{
+        (void)data;
+        (void)mask;
+        /* Reads what came (nothing is selected); EOF calls on_x_io_error. */
+        while (XPending(x_display) > 0) {
+                XEvent ev;
+
+                XNextEvent(x_display, &ev);
+        }
+}
+
 static void loop_free(GuiloopLoop *loop)
 {
+        if (x_display) {
+                Tcl_DeleteFileHandler(ConnectionNumber(x_display));
+                XSetIOErrorHandler(NULL);
+                XCloseDisplay(x_display);
+                x_display = NULL;
+        }
         free(loop);
 }
 
@@ -669,12 +722,15 @@ static int loop_new(const GuiloopHost *host, GuiloopLoop **out, const GuiloopLoo
                         snprintf(err, errlen, "cannot open a display: DISPLAY is not set");
                 return GUILOOP_PLUGIN_E_UNAVAILABLE;
         }
-        XCloseDisplay(display);
-
         host_services = host;
         r = notifier_install(err, errlen);
-        if (r < 0)
+        if (r < 0) {
+                XCloseDisplay(display);
                 return r;
+        }
+        x_display = display;
+        XSetIOErrorHandler(on_x_io_error);
+        Tcl_CreateFileHandler(ConnectionNumber(display), TCL_READABLE, on_x_readable, NULL);
         loop = calloc(1, sizeof(*loop));
         if (!loop)
                 return -ENOMEM;
@@ -693,6 +749,7 @@ static const GuiloopPlugin plugin = {
         .loop_new = loop_new,
         .guest_new = guest_new,
         .guest_free = guest_free,
+        .python_setup = tk_setup_py,
 };
 
 GUILOOP_PLUGIN_EXPORT const GuiloopPlugin *GUILOOP_PLUGIN_ENTRY(void)

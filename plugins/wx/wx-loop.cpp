@@ -3,7 +3,9 @@
  * The wxWidgets 3.2 toolkit plugin (wxGTK).
  *
  * The application object is wxPython's: at the start of run() the plugin
- * creates a wx.App subclass through wxPython itself, so that wx.GetApp() in
+ * creates a wx.App subclass through wxPython itself (wx_setup.py, which
+ * also says how unmodified programs' own wx.App objects and MainLoop() calls
+ * work, as measured), so that wx.GetApp() in
  * executed code is that very object, with every wx.App method.  (A C++
  * wxApp of our own would come back from wx.GetApp() as a bare wx.AppConsole
  * wrapper, without SetTopWindow, SetExitOnFrameDelete, MainLoop and the
@@ -23,6 +25,10 @@
  * iteration, and after each wx idles as after its own event handlers: what
  * the call left (wx.CallAfter, frames to delete) is done before the next
  * one starts.  Nothing polls: an idle daemon with frames open never wakes.
+ * The poll function of plugins/glib reports each wait to the host.
+ *
+ * GDK exits 1 when the X server goes away; an Xlib I/O error handler of
+ * ours, set once GDK opened its display, logs one line and exits 69.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -33,6 +39,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <glib.h>
+#include <unistd.h>
 
 #include <wx/app.h>
 #include <wx/apptrait.h>
@@ -41,6 +48,7 @@
 
 #include "glib-sources.h"
 #include "guiloop/plugin.h"
+#include "wx-setup-py.h"
 
 namespace {
 
@@ -56,68 +64,6 @@ struct GuiloopLoop {
 };
 
 namespace {
-
-/*
- * The Python side, run once by the daemon after Python started: how run()
- * makes the application, and the guard that refuses a second one.  A second
- * wx.App would silently replace wxTheApp, and quitting would then hang
- * forever; the guard sits on wx.PyApp.__init__, which every wx.App
- * (subclasses, PySimpleApp, a bare wx.PyApp) goes through before a C++
- * object exists, and stays there even if wx is imported again.
- */
-const char python_setup[] = R"PY(
-"""guiloopd's wx plugin: the one wx.App, and the guard against a second."""
-
-REFUSED = "guiloopd already runs a wx.App; use wx.GetApp()"
-app = None
-
-
-def _guard(wx):
-    init = wx.PyApp.__init__
-    if getattr(init, "_guiloop_guard", False):
-        return
-
-    def __init__(self, *args, **kwargs):
-        if app is not None:
-            raise RuntimeError(REFUSED)
-        init(self, *args, **kwargs)
-
-    __init__._guiloop_guard = True
-    __init__.__doc__ = init.__doc__
-    wx.PyApp.__init__ = __init__
-
-
-def create_app():
-    """Called by the plugin at the start of run(), in the GUI thread."""
-    global app
-    import wx
-
-    existing = wx.GetApp()
-    if isinstance(existing, wx.PyApp):
-        # python.startup made one before us: adopt it rather than replace it.
-        made = existing
-        # wx.App() reset Python's SIGINT handler to SIG_DFL unless told not
-        # to; give the daemon's Interrupt back its handler.
-        import signal
-        import _guiloop
-        if signal.getsignal(signal.SIGINT) in (signal.SIG_DFL, signal.SIG_IGN, None):
-            signal.signal(signal.SIGINT, _guiloop.sigint)
-    else:
-        class GuiloopApp(wx.App):
-            """guiloopd's application: get it with wx.GetApp()."""
-
-            def OnInit(self):
-                return True
-
-        # clearSigInt=False: wx.App would otherwise reset SIGINT to SIG_DFL,
-        # and the daemon's Interrupt (a SIGINT at this thread) would kill it.
-        made = GuiloopApp(redirect=False, clearSigInt=False)
-    # Windows come and go; the daemon's loop stays until guiloopd quits.
-    made.SetExitOnFrameDelete(False)
-    app = made
-    _guard(wx)
-    return made
-)PY";
 
 const char setup_module[] = "_guiloop_setup_wx";
 
@@ -196,6 +142,20 @@ int create_app(GuiloopLoop *loop)
         return 0;
 }
 
+/* ---- losing the X server ---- */
+
+const GuiloopHost *x_host;
+
+int on_x_io_error(Display *)
+{
+        const char *display = getenv("DISPLAY");
+
+        x_host->log(x_host->data, GUILOOP_LOG_ERR,
+                    "wx: lost the connection to the X server (DISPLAY=%s); exiting",
+                    display ? display : "");
+        _exit(69);
+}
+
 /* ---- run and quit ---- */
 
 int loop_run(GuiloopLoop *loop)
@@ -207,6 +167,9 @@ int loop_run(GuiloopLoop *loop)
         r = create_app(loop);
         if (r < 0)
                 return r;
+        /* GDK set its own handler (it exits 1) when it opened the display. */
+        x_host = loop->host;
+        XSetIOErrorHandler(on_x_io_error);
 
         /* Executed code may call ExitMainLoop() or close the last frame: only quit() ends this. */
         while (!g_atomic_int_get(&loop->quit) && wxTheApp) {
@@ -360,6 +323,7 @@ int loop_new(const GuiloopHost *host, GuiloopLoop **out, const GuiloopLoopOps **
          * which then runs before the next call.
          */
         loop->posts = glib_posts_new(loop->context, G_PRIORITY_LOW, wake_wx_idle, nullptr);
+        glib_report_waits(loop->context, host);
         *out = loop;
         *ops = &loop_ops;
         return 0;
@@ -373,7 +337,7 @@ const GuiloopPlugin plugin = {
         loop_new,
         nullptr,
         nullptr,
-        python_setup,
+        wx_setup_py,
         nullptr, /* conflicts */
 };
 

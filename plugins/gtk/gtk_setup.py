@@ -1,0 +1,130 @@
+"""guiloopd's GTK plugins (gtk, gtk4), Python side: unmodified PyGObject
+programs on the daemon's loop.  Run once as _guiloop_setup_gtk or
+_guiloop_setup_gtk4.
+
+GTK 3 and GTK 4 cannot share a process: their GObject types clash, and the
+first widget of the other crashes or hangs.  PyGObject left alone loads the
+newest Gtk typelib installed (4.0 even in a GTK 3 process), so Gtk and Gdk
+are pinned to this process's version, and asking for the other one (also
+through gi.require_versions) is a ToolkitConflict, both ImportError and the
+ValueError gi.require_version documents, naming the --toolkit that has it.
+
+Measured with PyGObject 3.42 on GTK 3.24 (GTK 4.8: the same, where GTK 4
+has the call at all; it has no Gtk.main(), Gtk.Dialog.run() or
+Gtk.main_iteration(), and its nested loops are GLib's):
+
+- There is no application object to share: Gtk.Window() works at once.
+  Gtk.Application(...) and its subclasses work as in a plain interpreter;
+  run() registers the application (as NON_UNIQUE: a second run of the same
+  program would otherwise find the first instance on the bus and only make
+  it activate again) and activates it, so do_startup and do_activate run,
+  then returns 0 at once.
+- Gtk.main() returns at once, since the daemon's loop already runs (the
+  plugin's own gtk_main() is C, untouched); Gtk.main_quit() does nothing
+  (the plugin's loop would only enter gtk_main() again).
+- Nested loops (Gtk.Dialog.run(), GLib.MainLoop().run(), and the
+  iterations of Gtk.main_iteration() and GLib.MainContext.iteration(),
+  through which matplotlib's plt.pause() runs GTK) go through
+  _guiloop_boot.run_nested(), so Interrupt ends them and raises
+  KeyboardInterrupt where they were called.  PyGObject's own SIGINT
+  fallback stays out: the daemon's handler is not Python's default one.
+"""
+import gi
+
+from _guiloop_boot import after_import, run_nested
+
+TOOLKIT = __name__.rpartition("_setup_")[2]
+VERSION = {"gtk": "3.0", "gtk4": "4.0"}[TOOLKIT]
+OTHER = {"gtk": "gtk4", "gtk4": "gtk"}[TOOLKIT]
+# Namespaces that exist once per GTK major version; Gsk is GTK 4's only.
+FOLLOW_GTK = {"Gtk", "Gdk", "GdkX11", "GdkWayland", "Gsk"}
+
+
+class ToolkitConflict(ImportError, ValueError):
+    """The other GTK: an ImportError, and the ValueError gi.require_version raises."""
+
+
+def conflict_message(namespace, version):
+    return (f"guiloopd runs GTK {VERSION[0]} (toolkit {TOOLKIT}), and {namespace} {version} "
+            f"is GTK {version[0]}'s: GTK 3 and GTK 4 cannot share one process; run this "
+            f"code in a guiloopd started with --toolkit {OTHER}")
+
+
+def _pin_gtk_version():
+    real = gi.require_version
+
+    def require_version(namespace, version):
+        if namespace in FOLLOW_GTK and str(version)[:1] != VERSION[:1]:
+            raise ToolkitConflict(conflict_message(namespace, version))
+        return real(namespace, version)
+
+    require_version.__doc__ = real.__doc__
+    # gi.require_versions() calls the module's require_version: checked too.
+    gi.require_version = require_version
+    for namespace in ("Gtk", "Gdk"):
+        real(namespace, VERSION)
+
+
+def _wrap(owner, name, quit_of=None):
+    real = getattr(owner, name, None)
+    if real is None or getattr(real, "_guiloop", False):
+        return
+
+    def function(*args, **kwargs):
+        quit = (lambda: quit_of(args[0])) if quit_of else None
+        return run_nested(quit, real, *args, **kwargs)
+
+    function.__name__ = name
+    function.__doc__ = getattr(real, "__doc__", None)
+    function._guiloop = True
+    setattr(owner, name, function)
+
+
+def _patch_gtk(Gtk):
+    if getattr(Gtk, "_guiloop_patched", False):
+        return
+
+    def main(*args, **kwargs):
+        return None
+
+    def main_quit(*args, **kwargs):
+        return None
+
+    Gtk.main = main
+    Gtk.main_quit = main_quit
+
+    def end_dialog(dialog):
+        dialog.response(Gtk.ResponseType.NONE)
+        dialog.hide()
+
+    _wrap(Gtk.Dialog, "run", end_dialog)
+    _wrap(Gtk, "main_iteration")
+    _wrap(Gtk, "main_iteration_do")
+    Gtk._guiloop_patched = True
+
+
+def _patch_glib(GLib):
+    _wrap(GLib.MainLoop, "run", lambda loop: loop.quit())
+    _wrap(GLib.MainContext, "iteration")
+
+
+def _patch_gio(Gio):
+    if getattr(Gio.Application, "_guiloop_patched", False):
+        return
+
+    def run(self, argv=None):
+        if not self.get_is_registered():
+            self.set_flags(self.get_flags() | Gio.ApplicationFlags.NON_UNIQUE)
+            self.register(None)
+        self.activate()
+        return 0
+
+    run.__doc__ = Gio.Application.run.__doc__
+    Gio.Application.run = run
+    Gio.Application._guiloop_patched = True
+
+
+_pin_gtk_version()
+after_import("gi.repository.Gtk", _patch_gtk)
+after_import("gi.repository.GLib", _patch_glib)
+after_import("gi.repository.Gio", _patch_gio)

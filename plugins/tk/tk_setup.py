@@ -1,0 +1,94 @@
+"""guiloopd's tk plugin, Python side (owner and guest): unmodified tkinter
+programs on the daemon's running Tcl event loop.
+
+Measured with Python 3.11's tkinter on Tk 8.6.13:
+
+- tkinter.Tk() works as in a plain interpreter, each with its own Tcl
+  interpreter; the daemon's loop serves them all (Tcl's event loop is the
+  thread's, not an interpreter's).
+- mainloop() (the module function and every widget's method) returns at
+  once, since the daemon's loop already runs: before, it ran until the
+  program's last window closed, holding the daemon's queue.  One caller
+  keeps a real loop: a matplotlib canvas's start_event_loop() (plt.pause(),
+  ginput()), which schedules its own end and is a nested loop that
+  Interrupt ends.
+- wait_window() and wait_variable() (Tk's tkwait, a loop in C that never
+  lets Python see an interrupt) run as the same loop in Python,
+  Tcl_DoOneEvent() at a time, through _guiloop_boot.run_nested(); update()
+  and the real mainloop() too: Interrupt ends them and raises
+  KeyboardInterrupt where they were called.
+"""
+import sys
+
+from _guiloop_boot import after_import, run_nested
+
+
+def _patch(tkinter):
+    Misc = tkinter.Misc
+    if getattr(Misc, "_guiloop_patched", False):
+        return
+    real_mainloop = Misc.mainloop
+    real_update = Misc.update
+    TclError = tkinter.TclError
+
+    def mainloop(self, n=0):
+        """Returns at once in guiloopd: its loop already runs."""
+        if sys._getframe(1).f_code.co_name == "start_event_loop":
+            return run_nested(self.quit, real_mainloop, self, n)
+        return None
+
+    def module_mainloop(n=0):
+        """Returns at once in guiloopd: its loop already runs."""
+        return None
+
+    def _loop_until(self, done):
+        stop = []
+
+        def loop():
+            while not stop and not done():
+                self.tk.dooneevent(0)
+
+        run_nested(lambda: stop.append(True), loop)
+
+    def wait_window(self, window=None):
+        """Wait until window (default: self) is destroyed."""
+        if window is None:
+            window = self
+        path = str(window)
+
+        def gone():
+            try:
+                return not self.tk.getboolean(self.tk.call("winfo", "exists", path))
+            except TclError:
+                return True
+
+        _loop_until(self, gone)
+
+    def wait_variable(self, name="PY_VAR"):
+        """Wait until the variable is written."""
+        name = str(name)
+        written = []
+        command = self._register(lambda *args: written.append(True))
+        self.tk.call("trace", "add", "variable", name, "write", command)
+        try:
+            _loop_until(self, lambda: bool(written))
+        finally:
+            try:
+                self.tk.call("trace", "remove", "variable", name, "write", command)
+                self.deletecommand(command)
+            except TclError:
+                pass
+
+    def update(self):
+        """Enter the event loop until all pending events have been processed."""
+        return run_nested(None, real_update, self)
+
+    Misc.mainloop = mainloop
+    tkinter.mainloop = module_mainloop
+    Misc.wait_window = Misc.waitwindow = wait_window
+    Misc.wait_variable = Misc.waitvar = wait_variable
+    Misc.update = update
+    Misc._guiloop_patched = True
+
+
+after_import("tkinter", _patch)

@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The Qt 5 toolkit plugin: QApplication::exec() in the main thread.
+ * The Qt plugins, one source built twice: `qt` against Qt 5 (PyQt5) and
+ * `qt6` against Qt 6 (PyQt6), apart where QT_VERSION says otherwise.
+ * QApplication::exec() in the main thread.  Qt 5 and Qt 6 (and with them
+ * PyQt5 and PyQt6) cannot share a process: qt_setup.py refuses an import of
+ * the other binding with an ImportError that says so.
  *
  * Posted calls wait in a FIFO of our own; one posted low-priority QEvent runs
  * the oldest and, if more wait, posts itself again once it ran.  Qt delivers
@@ -16,7 +20,7 @@
  * for what was measured.  The daemon finalizes Python before free() deletes
  * the application: the reverse order crashes in ~QWidget.
  *
- * Qt's event dispatcher is GLib's (Debian's Qt 5) on the default context:
+ * Qt's event dispatcher is GLib's (Debian's Qt 5 and 6) on the default context:
  * the poll function of plugins/glib reports each wait to the host
  * (LoopBlockedMs, interrupting a GUI callback).  When the X server goes
  * away, Qt's xcb platform says "The X11 connection broke" and calls
@@ -46,6 +50,16 @@
 #include "glib-sources.h"
 #include "guiloop/plugin.h"
 #include "qt-setup-py.h"
+
+#if QT_VERSION >= QT_VERSION_CHECK(6, 0, 0)
+#define QT_PLUGIN_NAME "qt6"
+#define QT_PLUGIN_OTHER "qt"
+#define QT_PLUGIN_DESCRIPTION "Qt 6 main loop (QApplication)"
+#else
+#define QT_PLUGIN_NAME "qt"
+#define QT_PLUGIN_OTHER "qt6"
+#define QT_PLUGIN_DESCRIPTION "Qt 5 main loop (QApplication)"
+#endif
 
 namespace {
 
@@ -388,7 +402,7 @@ void on_message(QtMsgType type, const QMessageLogContext &context, const QString
                 const char *display = getenv("DISPLAY");
 
                 message_host->log(message_host->data, GUILOOP_LOG_ERR,
-                                  "qt: lost the connection to the X server (DISPLAY=%s); exiting",
+                                  QT_PLUGIN_NAME ": lost the connection to the X server (DISPLAY=%s); exiting",
                                   display ? display : "");
                 _exit(69);
         }
@@ -436,16 +450,18 @@ int loop_new(const GuiloopHost *host, GuiloopLoop **out, const GuiloopLoopOps **
         return 0;
 }
 
+const char *const conflicts[] = { QT_PLUGIN_OTHER, nullptr };
+
 const GuiloopPlugin plugin = {
         .abi = GUILOOP_PLUGIN_ABI,
         .size = sizeof(GuiloopPlugin),
-        .name = "qt",
-        .description = "Qt 5 main loop (QApplication)",
+        .name = QT_PLUGIN_NAME,
+        .description = QT_PLUGIN_DESCRIPTION,
         .loop_new = loop_new,
         .guest_new = nullptr,
         .guest_free = nullptr,
         .python_setup = qt_setup_py,
-        .conflicts = nullptr,
+        .conflicts = conflicts,
 };
 
 } // namespace

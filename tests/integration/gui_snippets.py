@@ -178,6 +178,9 @@ bwin.Show()
     },
 }
 
+# Qt 6 through PyQt6: the same calls as Qt 5's here.
+SNIPPETS["qt6"] = {kind: code.replace("PyQt5", "PyQt6") for kind, code in SNIPPETS["qt"].items()}
+
 
 def snippet(toolkit, kind, **kw):
     code = SNIPPETS.get(toolkit, {}).get(kind)

@@ -17,8 +17,13 @@ Gtk.main_iteration(), and its nested loops are GLib's):
   Gtk.Application(...) and its subclasses work as in a plain interpreter;
   run() registers the application (as NON_UNIQUE: a second run of the same
   program would otherwise find the first instance on the bus and only make
-  it activate again) and activates it, so do_startup and do_activate run,
-  then returns 0 at once.
+  it activate again; and while the first one still exports the id on the
+  bus, the second takes the id with ".guiloop2" appended) and activates it,
+  so do_startup and do_activate run, then returns 0 at once.
+  Not solved: a second Gtk.Application registered in one process fails
+  (GTK 3.24 exports /org/gtk/Profiler for each, and ignores the error it
+  gets for the second: register() returns False), so a Gtk.Application
+  program runs once per daemon; plain GIO applications are not affected.
 - Gtk.main() returns at once, since the daemon's loop already runs (the
   plugin's own gtk_main() is C, untouched); Gtk.main_quit() does nothing
   (the plugin's loop would only enter gtk_main() again).
@@ -29,9 +34,13 @@ Gtk.main_iteration(), and its nested loops are GLib's):
   KeyboardInterrupt where they were called.  PyGObject's own SIGINT
   fallback stays out: the daemon's handler is not Python's default one.
 """
+import weakref
+
 import gi
 
 from _guiloop_boot import after_import, run_nested
+
+_registered = weakref.WeakValueDictionary()  # application id -> the app exporting it
 
 TOOLKIT = __name__.rpartition("_setup_")[2]
 VERSION = {"gtk": "3.0", "gtk4": "4.0"}[TOOLKIT]
@@ -115,6 +124,18 @@ def _patch_gio(Gio):
     def run(self, argv=None):
         if not self.get_is_registered():
             self.set_flags(self.get_flags() | Gio.ApplicationFlags.NON_UNIQUE)
+            app_id = self.get_application_id()
+            if app_id:
+                # An earlier run's application may still export this id (and
+                # its object path) on the bus: registering again failed, and
+                # broke GIO's state.  This one takes the next free id.
+                n = 1
+                while _registered.get(app_id) not in (None, self):
+                    n += 1
+                    app_id = f"{self.get_application_id().rsplit('.guiloop', 1)[0]}.guiloop{n}"
+                if app_id != self.get_application_id():
+                    self.set_application_id(app_id)
+                _registered[app_id] = self
             self.register(None)
         self.activate()
         return 0

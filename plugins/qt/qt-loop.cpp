@@ -332,6 +332,9 @@ const char *loop_describe(GuiloopLoop *loop)
         return loop->describe;
 }
 
+/* Our own connection to the X server, kept to tell whether it is still there. */
+xcb_connection_t *x_probe;
+
 void loop_free(GuiloopLoop *loop)
 {
         if (!loop)
@@ -344,6 +347,9 @@ void loop_free(GuiloopLoop *loop)
         /* Python is gone by now: widgets it owned were deleted while the app lived. */
         delete loop->app;
         delete loop;
+        if (x_probe)
+                xcb_disconnect(x_probe);
+        x_probe = nullptr;
 }
 
 const GuiloopLoopOps loop_ops = {
@@ -363,8 +369,8 @@ const GuiloopLoopOps loop_ops = {
 
 /*
  * Qt's xcb platform calls qFatal() (abort) when it cannot connect: try the
- * display first, and keep that connection until Qt has its own (*probe):
- * an X server without -noreset resets when its last client leaves, and Qt
+ * display first, and keep that connection (*probe) at least until Qt has its
+ * own (the plugin keeps it to check the server is alive): an X server without -noreset resets when its last client leaves, and Qt
  * connecting during that reset aborted 2 runs in 6.  Another platform
  * (QT_QPA_PLATFORM=offscreen, ...) is Qt's to check.
  */
@@ -394,11 +400,28 @@ int check_display(xcb_connection_t **probe, char *err, size_t errlen)
 /* The plugin's host, for the message handler (Qt gives it no context). */
 const GuiloopHost *message_host;
 QtMessageHandler next_message_handler;
+bool x_server_gone(void)
+{
+        xcb_get_input_focus_reply_t *reply;
+
+        if (!x_probe)
+                return false;
+        reply = xcb_get_input_focus_reply(x_probe, xcb_get_input_focus(x_probe), nullptr);
+        free(reply);
+        return !reply || xcb_connection_has_error(x_probe);
+}
 
 void on_message(QtMsgType type, const QMessageLogContext &context, const QString &text)
 {
-        /* Qt's xcb platform, when the X server went away: it would exit(1). */
-        if (type == QtWarningMsg && text.startsWith(QLatin1String("The X11 connection broke"))) {
+        /*
+         * Qt's xcb platform, when the X server went away: it would exit(1),
+         * after a warning or two from whatever failed first (a shared-memory
+         * segment for a repaint, say).
+         */
+        bool xcb = context.category && strncmp(context.category, "qt.qpa.xcb", 10) == 0;
+
+        if ((type == QtWarningMsg && text.startsWith(QLatin1String("The X11 connection broke"))) ||
+            (xcb && x_server_gone())) {
                 const char *display = getenv("DISPLAY");
 
                 message_host->log(message_host->data, GUILOOP_LOG_ERR,
@@ -438,8 +461,7 @@ int loop_new(const GuiloopHost *host, GuiloopLoop **out, const GuiloopLoopOps **
         next_message_handler = qInstallMessageHandler(on_message);
         loop->app = new QApplication(app_argc, app_argv);
         glib_report_waits(g_main_context_default(), host);
-        if (probe)
-                xcb_disconnect(probe);
+        x_probe = probe;
         /* Closing the last window must not end the daemon's loop. */
         QApplication::setQuitOnLastWindowClosed(false);
         loop->post_type = static_cast<QEvent::Type>(QEvent::registerEventType());

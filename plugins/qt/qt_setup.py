@@ -27,10 +27,12 @@ Measured with PyQt5 5.15 (sip 12) on Qt 5.15, and the same with PyQt6 6.4
   QMessageBox/QInputDialog/QFileDialog functions, processEvents()) run
   through _guiloop_boot.run_nested(), so Interrupt ends them and raises
   KeyboardInterrupt where they were called.
+- matplotlib is told to use PyQt5 (QT_API), unless the user chose.
 - PyQt5 calls qFatal() (abort) on an exception in a slot while
   sys.excepthook is Python's own: a hook of ours only prints it.
 """
 import importlib
+import os
 import sys
 
 from _guiloop_boot import after_import, run_nested
@@ -38,6 +40,9 @@ from _guiloop_boot import after_import, run_nested
 TOOLKIT = __name__.rpartition("_setup_")[2]
 PYQT, OTHER_PYQT, OTHER = {"qt": ("PyQt5", "PyQt6", "qt6"),
                            "qt6": ("PyQt6", "PyQt5", "qt")}[TOOLKIT]
+# matplotlib's Qt backends take the first binding they find, PyQt6 before
+# PyQt5 when neither is imported yet: a second Qt in the process aborted it.
+os.environ.setdefault("QT_API", PYQT.lower())
 _current = None  # the newest application object a program made
 
 
@@ -124,9 +129,9 @@ def _excepthook(exc_type, exc, tb):
 
 def _nested_method(cls, names, quit_of):
     for name in names:
-        real = cls.__dict__.get(name)
-        if real is None:
+        if name not in cls.__dict__:
             continue
+        real = getattr(cls, name)  # the dict holds sip's descriptor
 
         def method(self, *args, _real=real, **kwargs):
             return run_nested(lambda: quit_of(self), _real, self, *args, **kwargs)
@@ -141,9 +146,9 @@ def _exit_all_loops():
 
 def _nested_static(cls, names):
     for name in names:
-        real = cls.__dict__.get(name)
-        if real is None:
+        if name not in cls.__dict__:
             continue
+        real = getattr(cls, name)
 
         def function(*args, _real=real, **kwargs):
             return run_nested(_exit_all_loops, _real, *args, **kwargs)
@@ -165,7 +170,7 @@ def _patch_core(module):
 
     module.QCoreApplication.instance = staticmethod(instance)
     _nested_method(module.QEventLoop, ("exec_", "exec"), lambda loop: loop.exit(0))
-    real_process = module.QCoreApplication.__dict__.get("processEvents")
+    real_process = getattr(module.QCoreApplication, "processEvents", None)
     if real_process is not None:
         def processEvents(*args, **kwargs):
             return run_nested(None, real_process, *args, **kwargs)

@@ -18,6 +18,8 @@ Measured with wxPython 4.2.0 (wx 3.2.2, GTK 3):
 - Nested loops (wx.Dialog.ShowModal(), wx.GUIEventLoop.Run(), wx.Yield(),
   wx.SafeYield(), App.Yield()) run through _guiloop_boot.run_nested(), so
   Interrupt ends them and raises KeyboardInterrupt where they were called.
+  matplotlib's wx canvas is mended so that plt.pause() works again after
+  an interrupted one.
 """
 from _guiloop_boot import after_import, run_nested
 
@@ -94,4 +96,25 @@ def _patch(wx):
     wx.App._guiloop_patched = True
 
 
+def _patch_matplotlib(backend):
+    """matplotlib's wx canvas keeps its _event_loop when the loop ends by an
+    exception (an Interrupt in plt.pause()), and every later plt.pause()
+    then raises "Event loop already running"."""
+    cls = getattr(backend, "_FigureCanvasWxBase", None)
+    real = getattr(cls, "start_event_loop", None)
+    if real is None:
+        return
+
+    def start_event_loop(self, timeout=0):
+        try:
+            return real(self, timeout)
+        except BaseException:
+            self.__dict__.pop("_event_loop", None)
+            raise
+
+    start_event_loop.__doc__ = real.__doc__
+    cls.start_event_loop = start_event_loop
+
+
 after_import("wx", _patch)
+after_import("matplotlib.backends.backend_wx", _patch_matplotlib)

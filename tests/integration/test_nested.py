@@ -1,0 +1,117 @@
+# SPDX-License-Identifier: MIT
+"""Nested loops run the toolkit's events, and Interrupt ends them (issue 9).
+
+Each toolkit's nested loops — modal dialogs, QEventLoop.exec_(),
+GLib.MainLoop().run(), wx.GUIEventLoop, Tk's wait_window, matplotlib's
+plt.pause() — started by an execution: Interrupt() answers true, the loop is
+left and KeyboardInterrupt is raised in the execution, and the daemon goes on
+serving.  A runaway GUI callback (a button handler that never returns) is
+interrupted when no execution runs.
+"""
+import time
+
+from gui_snippets import snippet
+from helpers import click_window, find_window, poll
+
+NESTED = {
+    "qt": {
+        "QEventLoop": "from PyQt5 import QtCore\nQtCore.QEventLoop().exec_()",
+        "QDialog": "from PyQt5 import QtWidgets\nd = QtWidgets.QDialog()\nd.exec_()",
+        "QMessageBox": "from PyQt5 import QtWidgets\n"
+                       "QtWidgets.QMessageBox.question(None, 'guiloop', 'Quit?')",
+    },
+    "gtk": {
+        "Gtk.Dialog": "import gi\ngi.require_version('Gtk', '3.0')\nfrom gi.repository import Gtk\n"
+                      "d = Gtk.Dialog(title='guiloop')\nd.run()",
+        "GLib.MainLoop": "from gi.repository import GLib\nGLib.MainLoop().run()",
+    },
+    "wx": {
+        "wx.Dialog": "import wx\nd = wx.Dialog(None, title='guiloop')\nd.ShowModal()",
+        "wx.GUIEventLoop": "import wx\nwx.GUIEventLoop().Run()",
+    },
+    "tk": {
+        "wait_window": "import tkinter\nroot = tkinter.Tk()\ntop = tkinter.Toplevel(root)\n"
+                       "root.wait_window(top)",
+        "wait_variable": "import tkinter\nroot = tkinter.Tk()\nv = tkinter.IntVar(root)\n"
+                         "root.wait_variable(v)",
+    },
+}
+
+# A nested loop that ends by itself after 0.3 s, with the 20 ms ticker running inside.
+TIMED = {
+    "qt": "from PyQt5 import QtCore\nloop = QtCore.QEventLoop()\n"
+          "QtCore.QTimer.singleShot(300, loop.quit)\nloop.exec_()",
+    "gtk": "from gi.repository import GLib\nloop = GLib.MainLoop()\n"
+           "GLib.timeout_add(300, loop.quit)\nloop.run()",
+    "wx": "import wx\nloop = wx.GUIEventLoop()\nwx.CallLater(300, loop.Exit)\nloop.Run()",
+    "tk": "v = tkinter.IntVar(tick_root)\ntick_root.after(300, lambda: v.set(1))\n"
+          "tick_root.wait_variable(v)",
+}
+
+BACKENDS = {"gtk": "GTK3Agg", "qt": "QtAgg", "wx": "WXAgg", "tk": "TkAgg"}
+
+
+def _interrupt_nested(daemon, code):
+    call = daemon.execute_bg(code + "\n'loop ended'")
+    daemon.wait_busy()
+    time.sleep(0.4)  # inside the nested loop by now
+    assert not call.finished(), call.value
+    t0 = time.monotonic()
+    assert daemon.interrupt() is True
+    success, result, _, err = call.result(10)
+    assert not success, (result, err)
+    assert err.endswith("KeyboardInterrupt\n"), err
+    assert call.t_done - t0 < 2.0, f"the nested loop ended {call.t_done - t0:.2f} s late"
+    assert daemon.interrupt() is False
+    assert daemon.ok("1+1") == "2"
+
+
+def test_interrupt_ends_nested_loops(daemon, toolkit):
+    for name, code in NESTED[toolkit].items():
+        try:
+            _interrupt_nested(daemon, code)
+        except AssertionError as e:
+            raise AssertionError(f"{name}: {e}") from None
+
+
+def test_nested_loop_runs_events(daemon, toolkit):
+    daemon.ok(snippet(toolkit, "ticker"))
+    before = daemon.value("ticks")
+    t0 = time.monotonic()
+    daemon.ok(TIMED[toolkit])
+    elapsed = time.monotonic() - t0
+    assert 0.25 < elapsed < 2, elapsed
+    assert daemon.value("ticks") - before >= 8
+
+
+def test_interrupt_ends_plt_pause(daemon, toolkit):
+    daemon.ok(f"import matplotlib\nmatplotlib.use({BACKENDS[toolkit]!r})\n"
+              "import matplotlib.pyplot as plt\nplt.figure()\nplt.plot([1, 2, 3])")
+    _interrupt_nested(daemon, "plt.pause(30)")
+    # The figure's window still works.
+    assert daemon.ok("plt.pause(0.2)\nlen(plt.get_fignums())") == "1"
+
+
+RUNAWAY = {
+    "gtk": "button.connect('clicked', runaway)",
+    "qt": "bwin.clicked.connect(runaway)",
+    "wx": "button.Bind(wx.EVT_BUTTON, runaway)",
+    "tk": "button.configure(command=runaway)",
+}
+
+
+def test_interrupt_a_runaway_callback(daemon, toolkit, xvfb):
+    title = f"guiloop-runaway-{toolkit}-{daemon.pid}"
+    daemon.ok(snippet(toolkit, "button", title=title))
+    daemon.ok("spins = 0\ndef runaway(*args):\n    global spins\n    while True:\n"
+              "        spins += 1\n" + RUNAWAY[toolkit])
+    assert daemon.interrupt() is False
+    click_window(xvfb, find_window(xvfb, title)[0])
+    time.sleep(0.5)
+    assert daemon.get("Busy") is False
+    assert daemon.interrupt() is True
+    assert daemon.execute("spins > 0", timeout=10) == (True, "True", "", "")
+    poll(lambda: "KeyboardInterrupt" in daemon.log(), 5, what="the callback's traceback in the log")
+    assert "runaway" in daemon.log()
+    assert daemon.interrupt() is False
+    assert daemon.ok("1+1") == "2"

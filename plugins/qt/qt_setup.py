@@ -27,7 +27,7 @@ Measured with PyQt5 5.15 (sip 12) on Qt 5.15, and the same with PyQt6 6.4
   QMessageBox/QInputDialog/QFileDialog functions, processEvents()) run
   through _guiloop_boot.run_nested(), so Interrupt ends them and raises
   KeyboardInterrupt where they were called.
-- matplotlib is told to use PyQt5 (QT_API), unless the user chose.
+- matplotlib is told to use the plugin's PyQt (QT_API), unless the user chose.
 - PyQt5 calls qFatal() (abort) on an exception in a slot while
   sys.excepthook is Python's own: a hook of ours only prints it.
 """

@@ -4,8 +4,11 @@
 PyGObject would load the newest Gtk typelib installed; the plugin pins the
 version its process runs, and asking for the other one is an ImportError
 that says why, instead of a crash at the first widget."""
+import time
+
 import pytest
 
+from gui_snippets import snippet
 from helpers import PLUGIN_BUILD_DIR, poll, run_guiloopd
 
 pytestmark = pytest.mark.toolkits("gtk", "gtk4")
@@ -72,3 +75,27 @@ def test_idle_of_one_execution_runs_before_the_next(daemon):
 def test_describe_in_the_log(daemon, toolkit):
     poll(lambda: f"toolkit: GTK {MAJOR[toolkit]}." in daemon.log(), 5,
          what="the toolkit line in the log")
+
+
+def _threads(pid):
+    import os
+    names = []
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                names.append(f.read().strip())
+        except FileNotFoundError:
+            pass
+    return names
+
+
+@pytest.mark.toolkits("gtk4")
+def test_gtk4_renders_without_gl_unless_told(start_daemon, xvfb):
+    # GL on Xvfb is Mesa's llvmpipe: ~120 MiB and its threads for one window.
+    d = start_daemon()
+    d.ok(snippet("gtk4", "window", title="guiloop-gtk4-nogl"))
+    time.sleep(0.3)
+    assert not [t for t in _threads(d.pid) if t.startswith("llvmpipe")], _threads(d.pid)
+    assert d.value("import os\nos.environ['GDK_DEBUG']") == "gl-disable"
+    user = start_daemon(env={"GDK_DEBUG": ""}, instance="usergl")
+    assert user.value("import os\nos.environ['GDK_DEBUG']") == ""

@@ -11,7 +11,10 @@ Measured with Python 3.11's tkinter on Tk 8.6.13:
   program's last window closed, holding the daemon's queue.  One caller
   keeps a real loop: a matplotlib canvas's start_event_loop() (plt.pause(),
   ginput()), which schedules its own end and is a nested loop that
-  Interrupt ends.
+  Interrupt ends.  turtle calls the Tcl interpreter's mainloop directly
+  (screen.cv.tk.mainloop(), a C type that cannot be patched): its
+  TurtleScreen.mainloop (so turtle.mainloop() and done()) returns at once
+  too.  Other code calling a tkapp's mainloop directly still blocks.
 - wait_window() and wait_variable() (Tk's tkwait, a loop in C that never
   lets Python see an interrupt) run as the same loop in Python,
   Tcl_DoOneEvent() at a time, through _guiloop_boot.run_nested(); update()
@@ -91,4 +94,15 @@ def _patch(tkinter):
     Misc._guiloop_patched = True
 
 
+def _patch_turtle(turtle):
+    """turtle's mainloop() and done() call the Tcl interpreter's own
+    mainloop (screen.cv.tk.mainloop()), past tkinter's: the same no-op."""
+    def mainloop(self):
+        """Returns at once in guiloopd: its loop already runs."""
+        return None
+
+    turtle.TurtleScreenBase.mainloop = mainloop
+
+
 after_import("tkinter", _patch)
+after_import("turtle", _patch_turtle)

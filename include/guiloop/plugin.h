@@ -107,7 +107,9 @@ typedef void (*GuiloopFdFn)(void *data, int fd, unsigned events);
  * Services the daemon passes to a plugin.  Plugins never link against the
  * daemon; they reach it only through this table.  The table and what data
  * points to live until the plugin's free() (or guest_free()) returned: a
- * plugin may keep the pointer.  Every method here is always set.
+ * plugin may keep the pointer.  log and config are always set; a field
+ * appended later may be absent from an older daemon's smaller table, so a
+ * plugin checks it with GUILOOP_HOST_HAS before calling it.
  */
 #define GUILOOP_HOST_VERSION 1
 typedef struct GuiloopHost {
@@ -172,8 +174,10 @@ typedef struct GuiloopLoopOps {
          */
         int (*run)(GuiloopLoop *loop);
 
-        /* Required.  Make run() return.  Any thread (a signal handler's
-         * thread included, not the handler itself); safe before run() too. */
+        /*
+         * Required.  Make run() return, ending nested loops too.  Any thread
+         * (not from a signal handler); safe before run() too.
+         */
         void (*quit)(GuiloopLoop *loop);
 
         /*

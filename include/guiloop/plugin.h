@@ -175,7 +175,8 @@ typedef struct GuiloopLoopOps {
         int (*run)(GuiloopLoop *loop);
 
         /*
-         * Required.  Make run() return, ending nested loops too.  Any thread
+         * Required.  Make run() return (once a nested loop that runs, if any,
+         * has ended: the daemon interrupts the execution that runs it).  Any thread
          * (not from a signal handler); safe before run() too.
          */
         void (*quit)(GuiloopLoop *loop);

@@ -26,11 +26,12 @@
 
 #if GTK_CHECK_VERSION(4, 0, 0)
 #define GTK_PLUGIN_NAME "gtk4"
-#define GTK_PLUGIN_OTHER "gtk"
+/* wxWidgets 3.2 is wxGTK on GTK 3: it cannot share a process with GTK 4 either. */
+#define GTK_PLUGIN_CONFLICTS "gtk", "wx"
 #define GTK_PLUGIN_DESCRIPTION "GTK 4 main loop (the default GMainContext)"
 #else
 #define GTK_PLUGIN_NAME "gtk"
-#define GTK_PLUGIN_OTHER "gtk4"
+#define GTK_PLUGIN_CONFLICTS "gtk4"
 #define GTK_PLUGIN_DESCRIPTION "GTK 3 main loop (gtk_main)"
 #endif
 
@@ -215,7 +216,7 @@ static int loop_new(const GuiloopHost *host, GuiloopLoop **out, const GuiloopLoo
         return 0;
 }
 
-static const char *const conflicts[] = { GTK_PLUGIN_OTHER, NULL };
+static const char *const conflicts[] = { GTK_PLUGIN_CONFLICTS, NULL };
 
 static const GuiloopPlugin plugin = {
         GUILOOP_PLUGIN_HEADER,

@@ -414,6 +414,9 @@ int sealed_loop_new(const GuiloopHost *host, GuiloopLoop **out, const GuiloopLoo
         return r;
 }
 
+/* wxGTK runs on GTK 3, which cannot share a process with GTK 4. */
+const char *const conflicts[] = { "gtk4", nullptr };
+
 GuiloopPlugin make_plugin() noexcept
 {
         GuiloopPlugin p{};
@@ -424,6 +427,7 @@ GuiloopPlugin make_plugin() noexcept
         p.description = "wxWidgets 3.2 main loop (wxPython's wx.App)";
         p.loop_new = guiloop::op(sealed_loop_new);
         p.python_setup = wx_setup_py;
+        p.conflicts = conflicts;
         return p;
 }
 

@@ -34,13 +34,16 @@ Gtk.main_iteration(), and its nested loops are GLib's):
   KeyboardInterrupt where they were called.  PyGObject's own SIGINT
   fallback stays out: the daemon's handler is not Python's default one.
 """
-import weakref
-
 import gi
 
 from _guiloop_boot import after_import, run_nested
 
-_registered = weakref.WeakValueDictionary()  # application id -> the app exporting it
+# application id -> the app exporting it.  Strong references: the tutorial
+# form sys.exit(App().run(sys.argv)) drops the Python wrapper at once while
+# GIO keeps the application and its object path exported (its windows hold
+# it), so a weak entry vanished and the next run's register() failed with
+# "An object is already exported" (measured: GTK 4.8, bench/run's hello).
+_registered = {}
 
 TOOLKIT = __name__.rpartition("_setup_")[2]
 VERSION = {"gtk": "3.0", "gtk4": "4.0"}[TOOLKIT]

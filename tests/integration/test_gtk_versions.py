@@ -9,7 +9,7 @@ import time
 import pytest
 
 from gui_snippets import snippet
-from helpers import PLUGIN_BUILD_DIR, poll, run_guiloopd
+from helpers import PLUGIN_BUILD_DIR, find_window, poll, run_guiloopd
 
 pytestmark = pytest.mark.toolkits("gtk", "gtk4")
 
@@ -99,3 +99,30 @@ def test_gtk4_renders_without_gl_unless_told(start_daemon, xvfb):
     assert d.value("import os\nos.environ['GDK_DEBUG']") == "gl-disable"
     user = start_daemon(env={"GDK_DEBUG": ""}, instance="usergl")
     assert user.value("import os\nos.environ['GDK_DEBUG']") == ""
+
+
+@pytest.mark.toolkits("gtk4")
+def test_gtk4_tutorial_program_runs_again(daemon, xvfb, tmp_path):
+    # The tutorial's last line drops its application object at once; GIO
+    # keeps it exported, and the next run must still register.
+    path = tmp_path / "hello4.py"
+    path.write_text("""\
+import sys
+import gi
+gi.require_version("Gtk", "4.0")
+from gi.repository import Gtk
+
+
+class App(Gtk.Application):
+    def do_activate(self):
+        window = Gtk.ApplicationWindow(application=self, title="guiloop-hello4-" + sys.argv[1])
+        window.set_child(Gtk.Label(label="Hello"))
+        window.present()
+
+
+sys.exit(App(application_id="org.guiloop.Hello4").run(sys.argv))
+""")
+    for run in ("one", "two", "three"):
+        success, out, err = daemon.run_file(path, [run])
+        assert success and err == "", err
+        find_window(xvfb, f"guiloop-hello4-{run}")

@@ -47,8 +47,11 @@
  * the toolkit's binding, and _guiloop_boot's two documented functions
  * (python_setup below); every other module or name that starts with
  * "_guiloop" is the daemon's private business and may change without
- * notice.  A plugin never replaces sys.stdout/sys.stderr or the SIGINT
- * handler: the daemon's Interrupt depends on both.
+ * notice.  A plugin never replaces sys.stdout/sys.stderr or the daemon's
+ * signal handlers (SIGINT, and the signal Interrupt travels on): output
+ * capture and Interrupt depend on them.  Python code of a plugin that may
+ * run a long time (a nested loop) goes through _guiloop_boot.run_nested(),
+ * so that Interrupt can end it.
  */
 #ifndef GUILOOP_PLUGIN_H
 #define GUILOOP_PLUGIN_H

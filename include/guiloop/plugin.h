@@ -288,9 +288,10 @@ typedef struct GuiloopPlugin {
         const char *python_setup;
 
         /*
-         * Since guiloop 0.2; absent: NULL.  Names of the toolkit plugins
-         * whose toolkit cannot share a process with this one (GTK 3 and
-         * GTK 4, PyQt5 and PyQt6), NULL-terminated, for --list-plugins.
+         * Appended after ABI 1 was first released; absent: NULL.  Names
+         * of the toolkit plugins whose toolkit cannot share a process with
+         * this one (GTK 3 and GTK 4, PyQt5 and PyQt6), NULL-terminated, for
+         * --list-plugins.
          */
         const char *const *conflicts;
 } GuiloopPlugin;

@@ -30,7 +30,7 @@ def _line(listing, name):
 def test_an_older_smaller_table_loads(cli_env):
     line = _line(_listing(cli_env), "test-old-table")
     assert line.startswith("test-old-table "), line
-    assert "guiloop 0.1's tables" in line, line
+    assert "ABI 1's first tables" in line, line
 
 
 @pytest.mark.parametrize("name,why", [

@@ -1,5 +1,5 @@
 /*
- * A plugin built against ABI 1 as first released (guiloop 0.1): its tables
+ * A plugin built against ABI 1 as first released (commit 639db67): its tables
  * are that header's, copied here, smaller than today's.  The loader must
  * accept it, use defaults for what it lacks, and never read past its end.
  * Its loop is a toy that runs posted calls until quit(), with no fd watches
@@ -13,7 +13,7 @@
 typedef struct GuiloopLoop GuiloopLoop;
 typedef void (*GuiloopFn)(void *data);
 
-/* guiloop 0.1's include/guiloop/plugin.h, abridged to the fields' types. */
+/* That first include/guiloop/plugin.h, abridged to the fields' types. */
 typedef struct OldHost {
         uint32_t version, size;
         void *data;
@@ -101,7 +101,7 @@ static const OldPlugin plugin = {
         .abi = 1,
         .size = sizeof(OldPlugin),
         .name = "test-old-table",
-        .description = "built against guiloop 0.1's tables",
+        .description = "built against ABI 1's first tables",
         .loop_new = loop_new,
 };
 

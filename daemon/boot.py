@@ -328,6 +328,11 @@ def sigint(signum=None, frame=None):
     if _nested and frame is not _outer_frame:
         _leave_nested()
         return
+    if frame is not None and frame.f_code is poke.__code__:
+        # The loop runs poke(), but no nested loop of ours is known (one
+        # run_nested() does not wrap): raising here would only print a
+        # traceback into the log.  Such a loop is not ended.
+        return
     _guiloop.interrupt_take()
     raise KeyboardInterrupt
 

@@ -20,10 +20,10 @@ Gtk.main_iteration(), and its nested loops are GLib's):
   it activate again; and while the first one still exports the id on the
   bus, the second takes the id with ".guiloop2" appended) and activates it,
   so do_startup and do_activate run, then returns 0 at once.
-  Not solved: a second Gtk.Application registered in one process fails
-  (GTK 3.24 exports /org/gtk/Profiler for each, and ignores the error it
-  gets for the second: register() returns False), so a Gtk.Application
-  program runs once per daemon; plain GIO applications are not affected.
+  A second GtkApplication registered in one process failed (GTK 3.24
+  exports /org/gtk/Profiler for each and ignores the error it gets for the
+  second: register() returned False): the earlier ones give that object up
+  first, through GtkApplication's own dbus_unregister.
 - Gtk.main() returns at once, since the daemon's loop already runs (the
   plugin's own gtk_main() is C, untouched); Gtk.main_quit() does nothing
   (the plugin's loop would only enter gtk_main() again).
@@ -34,6 +34,9 @@ Gtk.main_iteration(), and its nested loops are GLib's):
   KeyboardInterrupt where they were called.  PyGObject's own SIGINT
   fallback stays out: the daemon's handler is not Python's default one.
 """
+import sys
+import weakref
+
 import gi
 
 from _guiloop_boot import after_import, run_nested
@@ -44,6 +47,7 @@ from _guiloop_boot import after_import, run_nested
 # it), so a weak entry vanished and the next run's register() failed with
 # "An object is already exported" (measured: GTK 4.8, bench/run's hello).
 _registered = {}
+_released = weakref.WeakSet()  # applications that gave up /org/gtk/Profiler
 
 TOOLKIT = __name__.rpartition("_setup_")[2]
 VERSION = {"gtk": "3.0", "gtk4": "4.0"}[TOOLKIT]
@@ -120,6 +124,23 @@ def _patch_glib(GLib):
     _wrap(GLib.MainContext, "iteration")
 
 
+def _release_profiler(app):
+    """GTK 3 exports /org/gtk/Profiler for every GtkApplication it registers,
+    and a second one failed (register() returned False: GTK ignores the
+    error).  The earlier applications give that object up (GtkApplication's
+    own dbus_unregister does only that); their windows and ids stay."""
+    Gtk = sys.modules.get("gi.repository.Gtk")
+    if Gtk is None or not isinstance(app, Gtk.Application):
+        return
+    for earlier in list(_registered.values()):
+        if earlier is app or earlier in _released or not isinstance(earlier, Gtk.Application):
+            continue
+        if earlier.get_is_registered():
+            Gtk.Application.do_dbus_unregister(earlier, earlier.get_dbus_connection(),
+                                               earlier.get_dbus_object_path())
+        _released.add(earlier)
+
+
 def _patch_gio(Gio):
     if getattr(Gio.Application, "_guiloop_patched", False):
         return
@@ -139,6 +160,7 @@ def _patch_gio(Gio):
                 if app_id != self.get_application_id():
                     self.set_application_id(app_id)
                 _registered[app_id] = self
+            _release_profiler(self)
             self.register(None)
         self.activate()
         return 0

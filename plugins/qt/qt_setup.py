@@ -23,7 +23,7 @@ Measured with PyQt5 5.15 (sip 12) on Qt 5.15, and the same with PyQt6 6.4
   already runs, so sys.exit(app.exec_()) is a normal end.  quit()/exit()
   end every Qt event loop of the thread, and the plugin's run() enters its
   loop again: they never stop the daemon.
-- Nested loops (QEventLoop.exec_(), QDialog.exec_(), the static
+- Nested loops (QEventLoop.exec_(), QDialog.exec_(), QMenu.exec_(), the static
   QMessageBox/QInputDialog/QFileDialog functions, processEvents()) run
   through _guiloop_boot.run_nested(), so Interrupt ends them and raises
   KeyboardInterrupt where they were called.
@@ -185,7 +185,10 @@ def _patch_gui(module):
 
 def _patch_widgets(module):
     _patch_app_class(module.QApplication)
+    # The classes with an exec_() of their own (PyQt5 5.15): QDialog (and
+    # with it QMessageBox, QFileDialog, ...), QMenu.
     _nested_method(module.QDialog, ("exec_", "exec"), lambda dialog: dialog.done(0))
+    _nested_method(module.QMenu, ("exec_", "exec"), lambda menu: menu.close())
     _nested_static(module.QMessageBox, ("question", "information", "warning", "critical",
                                         "about", "aboutQt"))
     _nested_static(module.QInputDialog, ("getText", "getInt", "getDouble", "getItem",

@@ -16,11 +16,18 @@ Measured with wxPython 4.2.0 (wx 3.2.2, GTK 3):
   ExitMainLoop() and closing the last frame end no loop of the daemon (its
   run() enters its loop again, and a program's app has no main loop).
 - Nested loops (wx.Dialog.ShowModal(), wx.GUIEventLoop.Run(), wx.Yield(),
-  wx.SafeYield(), App.Yield()) run through _guiloop_boot.run_nested(), so
-  Interrupt ends them and raises KeyboardInterrupt where they were called.
+  wx.SafeYield(), App.Yield(), wx.MessageBox() and the other dialog
+  functions) run through _guiloop_boot.run_nested(), so Interrupt ends them
+  and raises KeyboardInterrupt where they were called.  wx runs its message
+  and file dialogs natively, with gtk_dialog_run(), which EndModal() does
+  not end (measured: the execution went on waiting): those get GTK's cancel
+  response.
   matplotlib's wx canvas is mended so that plt.pause() works again after
   an interrupted one.
 """
+import ctypes
+import ctypes.util
+
 from _guiloop_boot import after_import, run_nested
 
 app = None     # the daemon's own application
@@ -50,6 +57,48 @@ def create_app():
     return made
 
 
+_gtk = None
+
+
+def _end_native_dialogs():
+    """End the GTK dialogs that wx runs natively with gtk_dialog_run()
+    (wx.MessageDialog, wx.MessageBox, the file and colour choosers), which
+    EndModal() does not reach: each visible modal GtkDialog gets the
+    response GTK_RESPONSE_CANCEL."""
+    global _gtk
+    if _gtk is None:
+        _gtk = ctypes.CDLL(ctypes.util.find_library("gtk-3") or "libgtk-3.so.0")
+        _gtk.gtk_window_list_toplevels.restype = ctypes.c_void_p
+        _gtk.gtk_dialog_get_type.restype = ctypes.c_size_t
+        _gtk.g_type_check_instance_is_a.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+        _gtk.gtk_window_get_modal.argtypes = [ctypes.c_void_p]
+        _gtk.gtk_widget_get_visible.argtypes = [ctypes.c_void_p]
+        _gtk.gtk_dialog_response.argtypes = [ctypes.c_void_p, ctypes.c_int]
+        _gtk.g_list_free.argtypes = [ctypes.c_void_p]
+    dialog_type = _gtk.gtk_dialog_get_type()
+    head = _gtk.gtk_window_list_toplevels()
+    node = head
+    found = []
+    while node:
+        data, nxt = ctypes.cast(node, ctypes.POINTER(ctypes.c_void_p * 2)).contents
+        if (data and _gtk.g_type_check_instance_is_a(data, dialog_type)
+                and _gtk.gtk_window_get_modal(data) and _gtk.gtk_widget_get_visible(data)):
+            found.append(data)
+        node = nxt
+    if head:
+        _gtk.g_list_free(head)
+    for dialog in found:
+        _gtk.gtk_dialog_response(dialog, -6)  # GTK_RESPONSE_CANCEL
+
+
+def _end_modal(dialog, wx):
+    try:
+        dialog.EndModal(wx.ID_CANCEL)
+    except Exception:
+        pass  # a native dialog: wx asserts
+    _end_native_dialogs()
+
+
 def _patch(wx):
     if getattr(wx.App, "_guiloop_patched", False):
         return
@@ -69,12 +118,16 @@ def _patch(wx):
     wx.PyApp.MainLoop = MainLoop
     wx.App.MainLoop = MainLoop
 
-    real_show_modal = wx.Dialog.ShowModal
+    # wx.Dialog and every dialog class that has a ShowModal of its own
+    # (MessageDialog, FileDialog, ..., PrintDialog: measured in wxPython 4.2).
+    for cls in list(vars(wx).values()):
+        if not isinstance(cls, type) or "ShowModal" not in cls.__dict__:
+            continue
 
-    def ShowModal(self):
-        return run_nested(lambda: self.EndModal(wx.ID_CANCEL), real_show_modal, self)
+        def ShowModal(self, _real=cls.ShowModal):
+            return run_nested(lambda: _end_modal(self, wx), _real, self)
 
-    wx.Dialog.ShowModal = ShowModal
+        cls.ShowModal = ShowModal
 
     real_run = wx.GUIEventLoop.Run
 
@@ -82,6 +135,19 @@ def _patch(wx):
         return run_nested(lambda: self.ScheduleExit(0), real_run, self)
 
     wx.GUIEventLoop.Run = Run
+
+    for name in ("MessageBox", "FileSelector", "DirSelector", "GetTextFromUser",
+                 "GetPasswordFromUser", "GetSingleChoice"):
+        real = getattr(wx, name, None)
+        if real is None:
+            continue
+
+        def dialog_function(*args, _real=real, **kwargs):
+            return run_nested(_end_native_dialogs, _real, *args, **kwargs)
+
+        dialog_function.__name__ = name
+        dialog_function.__doc__ = getattr(real, "__doc__", None)
+        setattr(wx, name, dialog_function)
 
     for owner, name in ((wx, "Yield"), (wx, "SafeYield"), (wx.PyApp, "Yield")):
         real = getattr(owner, name, None)

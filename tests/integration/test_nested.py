@@ -19,15 +19,22 @@ NESTED = {
         "QDialog": "from PyQt5 import QtWidgets\nd = QtWidgets.QDialog()\nd.exec_()",
         "QMessageBox": "from PyQt5 import QtWidgets\n"
                        "QtWidgets.QMessageBox.question(None, 'guiloop', 'Quit?')",
+        "QMessageBox.exec_": "from PyQt5 import QtWidgets\n"
+                             "QtWidgets.QMessageBox(text='Quit?').exec_()",
+        "QMenu": "from PyQt5 import QtWidgets\nm = QtWidgets.QMenu()\nm.addAction('a')\n"
+                 "m.exec_(__import__('PyQt5.QtCore').QtCore.QPoint(10, 10))",
     },
     "gtk": {
         "Gtk.Dialog": "import gi\ngi.require_version('Gtk', '3.0')\nfrom gi.repository import Gtk\n"
                       "d = Gtk.Dialog(title='guiloop')\nd.run()",
         "GLib.MainLoop": "from gi.repository import GLib\nGLib.MainLoop().run()",
+        "Gtk.MessageDialog": "d = Gtk.MessageDialog(text='Quit?', modal=True)\nd.run()",
     },
     "wx": {
         "wx.Dialog": "import wx\nd = wx.Dialog(None, title='guiloop')\nd.ShowModal()",
         "wx.GUIEventLoop": "import wx\nwx.GUIEventLoop().Run()",
+        "wx.MessageDialog": "import wx\nwx.MessageDialog(None, 'Quit?', 'guiloop').ShowModal()",
+        "wx.MessageBox": "import wx\nwx.MessageBox('Quit?', 'guiloop')",
     },
     "tk": {
         "wait_window": "import tkinter\nroot = tkinter.Tk()\ntop = tkinter.Toplevel(root)\n"
@@ -49,10 +56,10 @@ TIMED = {
 }
 
 # Qt 6 (PyQt6: exec() only) and GTK 4 (no Gtk.Dialog.run(): its nested loops are GLib's).
-NESTED["qt6"] = {name: code.replace("PyQt5", "PyQt6").replace("exec_()", "exec()")
+NESTED["qt6"] = {name: code.replace("PyQt5", "PyQt6").replace("exec_(", "exec(")
                  for name, code in NESTED["qt"].items()}
 NESTED["gtk4"] = {"GLib.MainLoop": NESTED["gtk"]["GLib.MainLoop"]}
-TIMED["qt6"] = TIMED["qt"].replace("PyQt5", "PyQt6").replace("exec_()", "exec()")
+TIMED["qt6"] = TIMED["qt"].replace("PyQt5", "PyQt6").replace("exec_(", "exec(")
 TIMED["gtk4"] = TIMED["gtk"]
 
 BACKENDS = {"gtk": "GTK3Agg", "qt": "QtAgg", "wx": "WXAgg", "tk": "TkAgg",
@@ -125,3 +132,13 @@ def test_interrupt_a_runaway_callback(daemon, toolkit, xvfb):
     assert "runaway" in daemon.log()
     assert daemon.interrupt() is False
     assert daemon.ok("1+1") == "2"
+
+
+def test_timeout_ends_a_nested_loop(start_daemon, toolkit):
+    d = start_daemon(config="[execution]\ntimeout = 0.5\n")
+    name, code = next(iter(NESTED[toolkit].items()))
+    t0 = time.monotonic()
+    success, _, _, err = d.execute(code + "\n'loop ended'", timeout=30)
+    assert not success and err.endswith("KeyboardInterrupt\n"), (name, err)
+    assert time.monotonic() - t0 < 3, name
+    assert d.ok("1+1") == "2"

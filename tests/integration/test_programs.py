@@ -160,11 +160,11 @@ sys.exit(app.run(sys.argv))
 """, "app.label.get_text()", "app.quit()")
 
 
-def _run_twice(daemon, xvfb, tmp_path, name, runs=2):
+def _run_twice(daemon, xvfb, tmp_path, name):
     _, source, read, quit = PROGRAMS[name]
     path = tmp_path / f"{name.replace('-', '_')}.py"
     path.write_text(source)
-    for run in (f"first{daemon.pid}", f"second{daemon.pid}")[:runs]:
+    for run in (f"first{daemon.pid}", f"second{daemon.pid}"):
         t0 = time.monotonic()
         success, out, err = daemon.run_file(path, [run])
         elapsed = time.monotonic() - t0
@@ -178,6 +178,7 @@ def _run_twice(daemon, xvfb, tmp_path, name, runs=2):
         time.sleep(0.1)
         assert daemon.ok(read) == repr(f"Hello {run}")
         assert daemon.alive()
+    assert "CRITICAL" not in daemon.log() and "Traceback" not in daemon.log(), daemon.log()
 
 
 @pytest.mark.toolkits("qt")
@@ -202,7 +203,7 @@ def test_qapplication_subclass_program_qt6(daemon, xvfb, tmp_path):
 
 @pytest.mark.toolkits("gtk4")
 def test_gtk4_application_program(daemon, xvfb, tmp_path):
-    # Twice: GTK 4 registers a second GtkApplication in one process, unlike GTK 3.
+    # Twice, as gtk does (see plugins/gtk/gtk_setup.py).
     _run_twice(daemon, xvfb, tmp_path, "gtk4-application", runs=2)
 
 
@@ -218,9 +219,7 @@ def test_wx_app_program(daemon, xvfb, tmp_path):
 
 @pytest.mark.toolkits("gtk")
 def test_gtk_application_program(daemon, xvfb, tmp_path):
-    # Once: GTK 3 cannot register a second GtkApplication in one process
-    # (see plugins/gtk/gtk_setup.py).
-    _run_twice(daemon, xvfb, tmp_path, "gtk-application", runs=1)
+    _run_twice(daemon, xvfb, tmp_path, "gtk-application")
 
 
 @pytest.mark.toolkits("gtk")
@@ -269,3 +268,17 @@ def test_system_exit(daemon, tmp_path, code, success, err):
     path.write_text("print('before')\n" + code + "\nprint('after')\n")
     assert daemon.run_file(path) == (success, "before\n", err)
     assert daemon.ok("1+1") == "2"
+
+
+@pytest.mark.toolkits("gtk", "qt", "wx")
+def test_tk_program_and_nested_loop_in_a_guest(start_daemon, xvfb, tmp_path):
+    """Tk beside another toolkit: the same setup applies to the guest."""
+    d = start_daemon(args=["--tk-guest"])
+    _run_twice(d, xvfb, tmp_path, "tk-mainloop")
+    call = d.execute_bg("top = tk.Toplevel(root)\nroot.wait_window(top)\n'ended'")
+    d.wait_busy()
+    time.sleep(0.3)
+    assert d.interrupt() is True
+    success, _, _, err = call.result(10)
+    assert not success and err.endswith("KeyboardInterrupt\n"), err
+    assert d.ok("label.cget('text')").startswith("'Hello")

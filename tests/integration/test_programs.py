@@ -203,8 +203,7 @@ def test_qapplication_subclass_program_qt6(daemon, xvfb, tmp_path):
 
 @pytest.mark.toolkits("gtk4")
 def test_gtk4_application_program(daemon, xvfb, tmp_path):
-    # Twice, as gtk does (see plugins/gtk/gtk_setup.py).
-    _run_twice(daemon, xvfb, tmp_path, "gtk4-application", runs=2)
+    _run_twice(daemon, xvfb, tmp_path, "gtk4-application")
 
 
 @pytest.mark.toolkits("wx")

@@ -7,9 +7,10 @@
  *     only a noexcept function, so a table cannot hold one that may throw
  *     (a compile error, not a review comment);
  *   - guiloop::guard(host, plugin, what, fallback, f) runs f() inside every
- *     such op: an exception becomes one log line naming the plugin and the
- *     op, and the op returns fallback (-ENOMEM for std::bad_alloc when the
- *     op returns an int).
+ *     such op (and every callback Qt or GLib makes into the plugin): an
+ *     exception becomes one log line naming the plugin and the op, and the
+ *     op returns fallback; guard_errno() is the same for an op that returns
+ *     0 or -errno: -ENOMEM for std::bad_alloc, else -EIO.
  *
  * Header-only; each plugin includes its own copy, nothing is exported.
  */
@@ -42,7 +43,7 @@ inline void log_exception(const GuiloopHost *host, const char *plugin, const cha
                 std::fprintf(stderr, "%s: %s: C++ exception: %s\n", plugin, what, why);
 }
 
-/* f() or, when it throws, fallback (-ENOMEM for bad_alloc in an int op) and a log line. */
+/* f() or, when it throws, fallback and a log line. */
 template <typename R, typename F>
 R guard(const GuiloopHost *host, const char *plugin, const char *what, R fallback,
         F &&f) noexcept
@@ -51,15 +52,29 @@ R guard(const GuiloopHost *host, const char *plugin, const char *what, R fallbac
                 return f();
         } catch (const std::bad_alloc &) {
                 log_exception(host, plugin, what, "out of memory");
-                if constexpr (std::is_same_v<R, int>)
-                        return -ENOMEM;
-                return fallback;
         } catch (const std::exception &e) {
                 log_exception(host, plugin, what, e.what());
         } catch (...) {
                 log_exception(host, plugin, what, "not a std::exception");
         }
         return fallback;
+}
+
+/* For an op returning 0 or -errno: an exception is -ENOMEM (bad_alloc) or -EIO. */
+template <typename F>
+int guard_errno(const GuiloopHost *host, const char *plugin, const char *what, F &&f) noexcept
+{
+        bool nomem = false;
+        int r = guard(host, plugin, what, -EIO, [&]() -> int {
+                try {
+                        return f();
+                } catch (const std::bad_alloc &) {
+                        nomem = true;
+                        throw;
+                }
+        });
+
+        return nomem ? -ENOMEM : r;
 }
 
 /* The same for an op that returns nothing. */

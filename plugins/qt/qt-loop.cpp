@@ -129,14 +129,26 @@ class Pump : public QObject {
         explicit Pump(GuiloopLoop *loop) : loop_(loop) {}
 
     protected:
-        bool event(QEvent *e) override;
-        void timerEvent(QTimerEvent *e) override;
+        /* Qt calls these from its dispatcher, itself called from GLib's C: sealed too. */
+        bool event(QEvent *e) noexcept override
+        {
+                return guiloop::guard(loop_->host, QT_PLUGIN_NAME, "posted call", true,
+                                      [&] { return handle(e); });
+        }
+
+        void timerEvent(QTimerEvent *e) noexcept override
+        {
+                guiloop::guard_void(loop_->host, QT_PLUGIN_NAME, "timer", [&] { fire(e); });
+        }
 
     private:
+        bool handle(QEvent *e);
+        void fire(QTimerEvent *e);
+
         GuiloopLoop *loop_;
 };
 
-bool Pump::event(QEvent *e)
+bool Pump::handle(QEvent *e)
 {
         if (e->type() == loop_->post_type) {
                 Call c{};
@@ -175,7 +187,7 @@ bool Pump::event(QEvent *e)
         return QObject::event(e);
 }
 
-void Pump::timerEvent(QTimerEvent *e)
+void Pump::fire(QTimerEvent *e)
 {
         auto it = loop_->timers.find(e->timerId());
         GuiloopFn fn;
@@ -194,8 +206,10 @@ void Pump::timerEvent(QTimerEvent *e)
 /* One direction of an fd watch. */
 class Notifier : public QSocketNotifier {
     public:
-        Notifier(GuiloopWatch *watch, Type type, unsigned events, QObject *parent)
-                : QSocketNotifier(watch->fd, type, parent), watch_(watch), events_(events)
+        Notifier(const GuiloopHost *host, GuiloopWatch *watch, Type type, unsigned events,
+                 QObject *parent)
+                : QSocketNotifier(watch->fd, type, parent), host_(host), watch_(watch),
+                  events_(events)
         {
         }
 
@@ -208,7 +222,14 @@ class Notifier : public QSocketNotifier {
         }
 
     protected:
-        bool event(QEvent *e) override
+        bool event(QEvent *e) noexcept override
+        {
+                return guiloop::guard(host_, QT_PLUGIN_NAME, "fd watch", true,
+                                      [&] { return handle(e); });
+        }
+
+    private:
+        bool handle(QEvent *e)
         {
                 if (e->type() == QEvent::SockAct || e->type() == QEvent::SockClose) {
                         GuiloopWatch *w = watch_;
@@ -221,7 +242,7 @@ class Notifier : public QSocketNotifier {
                 return QSocketNotifier::event(e);
         }
 
-    private:
+        const GuiloopHost *host_;
         GuiloopWatch *watch_;
         unsigned events_;
 };
@@ -279,8 +300,10 @@ int loop_watch_add(GuiloopLoop *loop, int fd, unsigned events, GuiloopFdFn fn, v
         auto w = std::make_unique<GuiloopWatch>(GuiloopWatch{ fd, fn, data, nullptr, nullptr });
 
         /* The notifiers belong to the pump, their Qt parent; the watch to our caller. */
-        w->read = new Notifier(w.get(), QSocketNotifier::Read, GUILOOP_FD_IN, loop->pump.get());
-        w->write = new Notifier(w.get(), QSocketNotifier::Write, GUILOOP_FD_OUT, loop->pump.get());
+        w->read = new Notifier(loop->host, w.get(), QSocketNotifier::Read, GUILOOP_FD_IN,
+                               loop->pump.get());
+        w->write = new Notifier(loop->host, w.get(), QSocketNotifier::Write, GUILOOP_FD_OUT,
+                                loop->pump.get());
         loop_watch_update(loop, w.get(), events);
         *out = w.release();
         return 0;
@@ -363,8 +386,8 @@ const char *sealed_describe(GuiloopLoop *loop) noexcept
 
 int sealed_run(GuiloopLoop *loop) noexcept
 {
-        return guiloop::guard(loop->host, QT_PLUGIN_NAME, "run", -EIO,
-                              [&] { return loop_run(loop); });
+        return guiloop::guard_errno(loop->host, QT_PLUGIN_NAME, "run",
+                                    [&] { return loop_run(loop); });
 }
 
 void sealed_quit(GuiloopLoop *loop) noexcept
@@ -374,21 +397,24 @@ void sealed_quit(GuiloopLoop *loop) noexcept
 
 int sealed_post(GuiloopLoop *loop, GuiloopFn fn, void *data) noexcept
 {
-        return guiloop::guard(loop->host, QT_PLUGIN_NAME, "post", -EIO,
-                              [&] { return loop_post(loop, fn, data); });
+        return guiloop::guard_errno(loop->host, QT_PLUGIN_NAME, "post",
+                                    [&] { return loop_post(loop, fn, data); });
 }
 
 int sealed_watch_add(GuiloopLoop *loop, int fd, unsigned events, GuiloopFdFn fn, void *data,
                      GuiloopWatch **out) noexcept
 {
-        return guiloop::guard(loop->host, QT_PLUGIN_NAME, "watch_add", -EIO,
-                              [&] { return loop_watch_add(loop, fd, events, fn, data, out); });
+        return guiloop::guard_errno(loop->host, QT_PLUGIN_NAME, "watch_add",
+                                    [&] {
+                                            return loop_watch_add(loop, fd, events, fn, data,
+                                                                  out);
+                                    });
 }
 
 int sealed_watch_update(GuiloopLoop *loop, GuiloopWatch *w, unsigned events) noexcept
 {
-        return guiloop::guard(loop->host, QT_PLUGIN_NAME, "watch_update", -EIO,
-                              [&] { return loop_watch_update(loop, w, events); });
+        return guiloop::guard_errno(loop->host, QT_PLUGIN_NAME, "watch_update",
+                                    [&] { return loop_watch_update(loop, w, events); });
 }
 
 void sealed_watch_remove(GuiloopLoop *loop, GuiloopWatch *w) noexcept
@@ -400,8 +426,8 @@ void sealed_watch_remove(GuiloopLoop *loop, GuiloopWatch *w) noexcept
 int sealed_timer_add(GuiloopLoop *loop, uint64_t usec, GuiloopFn fn, void *data,
                      GuiloopTimer **out) noexcept
 {
-        return guiloop::guard(loop->host, QT_PLUGIN_NAME, "timer_add", -EIO,
-                              [&] { return loop_timer_add(loop, usec, fn, data, out); });
+        return guiloop::guard_errno(loop->host, QT_PLUGIN_NAME, "timer_add",
+                                    [&] { return loop_timer_add(loop, usec, fn, data, out); });
 }
 
 void sealed_timer_remove(GuiloopLoop *loop, GuiloopTimer *t) noexcept
@@ -550,8 +576,8 @@ const char *const conflicts[] = { QT_PLUGIN_OTHER, nullptr };
 int sealed_loop_new(const GuiloopHost *host, GuiloopLoop **out, const GuiloopLoopOps **ops,
                     char *err, size_t errlen) noexcept
 {
-        int r = guiloop::guard(host, QT_PLUGIN_NAME, "loop_new", -EIO,
-                               [&] { return loop_new(host, out, ops, err, errlen); });
+        int r = guiloop::guard_errno(host, QT_PLUGIN_NAME, "loop_new",
+                                     [&] { return loop_new(host, out, ops, err, errlen); });
 
         if (r < 0 && errlen && !*err)
                 snprintf(err, errlen, "cannot start Qt: %s", strerror(-r));

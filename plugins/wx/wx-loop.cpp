@@ -89,10 +89,13 @@ struct LoopAccess : wxEventLoopBase {
 /* ---- posted calls ---- */
 
 /* Executed code is our event handler: wx idles after it, as after its own. */
-void wake_wx_idle(void *)
+/* Called by GLib (C) after each posted call: sealed like an op. */
+void wake_wx_idle(void *data) noexcept
 {
-        if (wxTheApp)
-                wxTheApp->WakeUpIdle();
+        guiloop::guard_void(static_cast<const GuiloopHost *>(data), "wx", "idle", [] {
+                if (wxTheApp)
+                        wxTheApp->WakeUpIdle();
+        });
 }
 
 int loop_post(GuiloopLoop *loop, GuiloopFn fn, void *data)
@@ -197,9 +200,8 @@ int loop_run(GuiloopLoop *loop)
         return 0;
 }
 
-gboolean quit_now(gpointer data)
+gboolean quit_now_unsealed(GuiloopLoop *loop)
 {
-        GuiloopLoop *loop = static_cast<GuiloopLoop *>(data);
         wxEventLoopBase *active = wxEventLoopBase::GetActive();
 
         /* A loop nested in ours (a modal dialog, executed code's MainLoop()) ends too. */
@@ -208,6 +210,15 @@ gboolean quit_now(gpointer data)
         if (loop->events && LoopAccess::inside_run(loop->events))
                 loop->events->ScheduleExit(0);
         return G_SOURCE_REMOVE;
+}
+
+/* A GLib (C) callback: sealed like an op. */
+gboolean quit_now(gpointer data) noexcept
+{
+        GuiloopLoop *loop = static_cast<GuiloopLoop *>(data);
+
+        return guiloop::guard(loop->host, "wx", "quit", static_cast<gboolean>(G_SOURCE_REMOVE),
+                              [&] { return quit_now_unsealed(loop); });
 }
 
 void loop_quit(GuiloopLoop *loop)
@@ -284,7 +295,7 @@ const char *sealed_describe(GuiloopLoop *loop) noexcept
 
 int sealed_run(GuiloopLoop *loop) noexcept
 {
-        return guiloop::guard(loop->host, "wx", "run", -EIO, [&] { return loop_run(loop); });
+        return guiloop::guard_errno(loop->host, "wx", "run", [&] { return loop_run(loop); });
 }
 
 void sealed_quit(GuiloopLoop *loop) noexcept
@@ -294,21 +305,24 @@ void sealed_quit(GuiloopLoop *loop) noexcept
 
 int sealed_post(GuiloopLoop *loop, GuiloopFn fn, void *data) noexcept
 {
-        return guiloop::guard(loop->host, "wx", "post", -EIO,
-                              [&] { return loop_post(loop, fn, data); });
+        return guiloop::guard_errno(loop->host, "wx", "post",
+                                    [&] { return loop_post(loop, fn, data); });
 }
 
 int sealed_watch_add(GuiloopLoop *loop, int fd, unsigned events, GuiloopFdFn fn, void *data,
                      GuiloopWatch **out) noexcept
 {
-        return guiloop::guard(loop->host, "wx", "watch_add", -EIO,
-                              [&] { return loop_watch_add(loop, fd, events, fn, data, out); });
+        return guiloop::guard_errno(loop->host, "wx", "watch_add",
+                                    [&] {
+                                            return loop_watch_add(loop, fd, events, fn, data,
+                                                                  out);
+                                    });
 }
 
 int sealed_watch_update(GuiloopLoop *loop, GuiloopWatch *w, unsigned events) noexcept
 {
-        return guiloop::guard(loop->host, "wx", "watch_update", -EIO,
-                              [&] { return loop_watch_update(loop, w, events); });
+        return guiloop::guard_errno(loop->host, "wx", "watch_update",
+                                    [&] { return loop_watch_update(loop, w, events); });
 }
 
 void sealed_watch_remove(GuiloopLoop *loop, GuiloopWatch *w) noexcept
@@ -319,8 +333,8 @@ void sealed_watch_remove(GuiloopLoop *loop, GuiloopWatch *w) noexcept
 int sealed_timer_add(GuiloopLoop *loop, uint64_t usec, GuiloopFn fn, void *data,
                      GuiloopTimer **out) noexcept
 {
-        return guiloop::guard(loop->host, "wx", "timer_add", -EIO,
-                              [&] { return loop_timer_add(loop, usec, fn, data, out); });
+        return guiloop::guard_errno(loop->host, "wx", "timer_add",
+                                    [&] { return loop_timer_add(loop, usec, fn, data, out); });
 }
 
 void sealed_timer_remove(GuiloopLoop *loop, GuiloopTimer *t) noexcept
@@ -396,7 +410,8 @@ int loop_new(const GuiloopHost *host, GuiloopLoop **out, const GuiloopLoopOps **
          * wx.CallAfter, windows waiting for deletion), which a call wakes and
          * which then runs before the next call.
          */
-        loop->posts = glib_posts_new(loop->context, G_PRIORITY_LOW, wake_wx_idle, nullptr);
+        loop->posts = glib_posts_new(loop->context, G_PRIORITY_LOW, wake_wx_idle,
+                                     const_cast<GuiloopHost *>(host));
         glib_report_waits(loop->context, host);
         *ops = &loop_ops;
         *out = loop.release();
@@ -406,8 +421,8 @@ int loop_new(const GuiloopHost *host, GuiloopLoop **out, const GuiloopLoopOps **
 int sealed_loop_new(const GuiloopHost *host, GuiloopLoop **out, const GuiloopLoopOps **ops,
                     char *err, size_t errlen) noexcept
 {
-        int r = guiloop::guard(host, "wx", "loop_new", -EIO,
-                               [&] { return loop_new(host, out, ops, err, errlen); });
+        int r = guiloop::guard_errno(host, "wx", "loop_new",
+                                     [&] { return loop_new(host, out, ops, err, errlen); });
 
         if (r < 0 && errlen && !*err)
                 snprintf(err, errlen, "cannot start wx: %s", strerror(-r));

@@ -58,13 +58,20 @@ int main()
         ok(r == -EIO, "a std::exception: the fallback");
         ok(last_line == "qt: post: C++ exception: boom", last_line.c_str());
 
-        r = guiloop::guard(&host, "wx", "watch_add", -EIO, []() -> int {
+        r = guiloop::guard_errno(&host, "wx", "watch_add", []() -> int {
                 std::vector<char> v;
                 v.reserve(static_cast<size_t>(-1) / 2);
                 return 0;
         });
         ok(r == -ENOMEM && last_line == "wx: watch_add: C++ exception: out of memory",
            "bad_alloc in an int op: -ENOMEM");
+
+        r = guiloop::guard_errno(&host, "qt", "post", [] { return -EAGAIN; });
+        ok(r == -EAGAIN, "guard_errno passes f's own -errno through");
+        r = guiloop::guard_errno(&host, "qt", "post", []() -> int { throw std::runtime_error("x"); });
+        ok(r == -EIO, "guard_errno: another exception is -EIO");
+        r = guiloop::guard(&host, "wx", "quit", 0, []() -> int { throw std::bad_alloc(); });
+        ok(r == 0, "guard: bad_alloc is the fallback too (a gboolean callback stays FALSE)");
 
         const char *s = guiloop::guard(&host, "qt", "describe", static_cast<const char *>("qt"),
                                        []() -> const char * { throw 42; });

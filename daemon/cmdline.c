@@ -40,7 +40,7 @@ void cmdline_help(FILE *f)
               "  -c, --config FILE     read this configuration file (it must exist); default:\n"
               "                        $XDG_CONFIG_HOME/guiloop/guiloopd.ini, then\n"
               "                        ~/.config/guiloop/guiloopd.ini, then the system one\n"
-              "  -t, --toolkit NAME    gtk, qt, wx or tk (overrides daemon.toolkit)\n"
+              "  -t, --toolkit NAME    gtk, gtk4, qt, qt6, wx or tk (overrides daemon.toolkit)\n"
               "      --tk-guest        run Tk beside the toolkit's loop (daemon.tk_guest)\n"
               "      --instance NAME   own org.guiloop.GuiLoop1.NAME, to run beside another\n"
               "      --plugin-dir DIR  load toolkit plugins from DIR\n"

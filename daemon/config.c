@@ -58,7 +58,8 @@ static const Key keys[] = {
 };
 
 static const char *const sections[] = { "daemon", "python", "execution" };
-static const char *const toolkits[] = { "gtk", "qt", "wx", "tk" };
+/* The toolkits guiloop ships; a third-party plugin's name is any plugin_name(). */
+static const char *const toolkits[] = { "gtk", "gtk4", "qt", "qt6", "wx", "tk" };
 
 /* Room for any number or boolean as text. */
 #define SCALAR_MAX 32
@@ -209,6 +210,20 @@ static bool parse_bool(const char *s, bool *out)
         return false;
 }
 
+/* A plugin's file name without ".so": [a-z][a-z0-9_]*, at most 32 characters. */
+static bool plugin_name(const char *s)
+{
+        size_t n = 0;
+
+        if (!s || !(*s >= 'a' && *s <= 'z'))
+                return false;
+        for (; *s; s++, n++)
+                if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_') ||
+                    n >= 32)
+                        return false;
+        return true;
+}
+
 static bool is_name(const char *s)
 {
         if (!*s)
@@ -291,7 +306,10 @@ static int set_value(Config *c, const Key *k, const char *value)
                 for (size_t i = 0; i < ARRAY_SIZE(toolkits); i++)
                         if (streq(value, toolkits[i]))
                                 return set_string(FIELD_PTR(c, k, char *), value, false);
-                return CONFIG_E_INVALID;
+                /* A plugin of a third party (doc/examples/plugin): the loader checks it. */
+                if (!plugin_name(value))
+                        return CONFIG_E_INVALID;
+                return set_string(FIELD_PTR(c, k, char *), value, false);
         case KEY_BOOL:
                 if (!parse_bool(value, &b))
                         return CONFIG_E_INVALID;
@@ -338,7 +356,7 @@ static const char *expected(const Key *k, char *buf, size_t len)
 {
         switch (k->kind) {
         case KEY_TOOLKIT:
-                return "one of gtk, qt, wx, tk";
+                return "one of gtk, gtk4, qt, qt6, wx, tk, or a plugin's name ([a-z][a-z0-9_]*)";
         case KEY_BOOL:
                 return "a boolean (true/false, yes/no, on/off, 1/0)";
         case KEY_NAME:

@@ -17,7 +17,7 @@ enum {
 
 typedef struct Config {
         /* [daemon] */
-        char *toolkit;          /* "gtk", "qt", "wx" or "tk" */
+        char *toolkit;          /* "gtk", "gtk4", "qt", "qt6", "wx" or "tk" */
         bool tk_guest;
         char *instance;         /* "" or [A-Za-z_][A-Za-z0-9_]* */
         char *plugin_dir;       /* NULL: not set */

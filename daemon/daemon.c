@@ -255,6 +255,11 @@ static int start_guest(Daemon *d, const char *plugin_dir)
                 log_err("plugin %s/tk.so cannot run as a guest", plugin_dir);
                 return EXIT_UNAVAILABLE;
         }
+        if (!loader_loop_has_watches(d->ops)) {
+                log_err("the %s loop has no fd watches or timers: Tk cannot run as its guest",
+                        d->config->toolkit);
+                return EXIT_UNAVAILABLE;
+        }
         r = d->guest_plugin->guest_new(&d->host, d->loop, d->ops, &d->guest, err, sizeof(err));
         if (r != 0) {
                 log_err("tk guest: %s", *err ? err : strerror(r < 0 ? -r : EIO));
@@ -284,12 +289,9 @@ static int start_toolkit(Daemon *d, const char *plugin_dir)
                 log_err("%s: %s", toolkit, *err ? err : strerror(r < 0 ? -r : EIO));
                 return EXIT_UNAVAILABLE;
         }
-        if (!d->ops || d->ops->version != GUILOOP_LOOP_OPS_VERSION ||
-            d->ops->size < sizeof(GuiloopLoopOps)) {
-                log_err("plugin %s/%s.so: loop table of version %u, %u bytes; expected %u, %zu",
-                        plugin_dir, toolkit, d->ops ? d->ops->version : 0,
-                        d->ops ? d->ops->size : 0, GUILOOP_LOOP_OPS_VERSION,
-                        sizeof(GuiloopLoopOps));
+        r = loader_check_loop_ops(toolkit, d->ops, err, sizeof(err));
+        if (r != 0) {
+                log_err("%s", err);
                 return EXIT_UNAVAILABLE;
         }
         if (d->config->tk_guest) {
@@ -299,7 +301,7 @@ static int start_toolkit(Daemon *d, const char *plugin_dir)
         }
         /* Toolkits set LC_NUMERIC from the environment; Python and Tcl want "C". */
         setlocale(LC_NUMERIC, "C");
-        log_info("toolkit: %s", d->ops->describe(d->loop));
+        log_info("toolkit: %s", d->ops->describe ? d->ops->describe(d->loop) : d->plugin->name);
         return 0;
 }
 
@@ -478,7 +480,7 @@ int daemon_run(Config *config, const char *plugin_dir)
         d.capture = capture_free(d.capture);
         if (d.guest)
                 d.guest_plugin->guest_free(d.guest);
-        if (d.loop)
+        if (d.loop && d.ops->free)
                 d.ops->free(d.loop);
         free(d.python_version);
         pthread_mutex_destroy(&d.lock);

@@ -79,13 +79,29 @@ static int load_file(const char *path, const GuiloopPlugin **out, char *err, siz
                          GUILOOP_PLUGIN_ABI);
                 return LOADER_E_ABI;
         }
-        if (p->size < sizeof(GuiloopPlugin)) {
-                snprintf(err, errlen, "plugin %s: table of %u bytes, expected at least %zu",
-                         path, p->size, sizeof(GuiloopPlugin));
+        /* Smaller than today's is fine (an older plugin), down to ABI 1's first table. */
+        if (p->size < GUILOOP_PLUGIN_MIN_SIZE) {
+                snprintf(err, errlen, "plugin %s: table of %u bytes, ABI %u needs at least %zu",
+                         path, p->size, GUILOOP_PLUGIN_ABI, (size_t)GUILOOP_PLUGIN_MIN_SIZE);
+                return LOADER_E_ABI;
+        }
+        /* Fields we do not know may change what the others mean: refuse, never guess. */
+        if (p->size > sizeof(GuiloopPlugin)) {
+                snprintf(err, errlen,
+                         "plugin %s: table of %u bytes, this guiloopd knows %zu: built for a "
+                         "newer guiloop", path, p->size, sizeof(GuiloopPlugin));
                 return LOADER_E_ABI;
         }
         if (!p->name || !p->description) {
                 snprintf(err, errlen, "plugin %s: table has no name or description", path);
+                return LOADER_E_ABI;
+        }
+        if (!p->loop_new && !p->guest_new) {
+                snprintf(err, errlen, "plugin %s: neither loop_new nor guest_new", path);
+                return LOADER_E_ABI;
+        }
+        if (!p->guest_new != !p->guest_free) {
+                snprintf(err, errlen, "plugin %s: guest_new and guest_free come as a pair", path);
                 return LOADER_E_ABI;
         }
         *out = p;
@@ -111,6 +127,50 @@ int loader_load(const char *dir, const char *name, const GuiloopPlugin **out,
         }
         *out = p;
         return 0;
+}
+
+int loader_check_loop_ops(const char *name, const GuiloopLoopOps *ops, char *err, size_t errlen)
+{
+        unsigned set;
+
+        if (!ops) {
+                snprintf(err, errlen, "plugin %s: loop_new gave no loop table", name);
+                return LOADER_E_ABI;
+        }
+        if (ops->version < 1 || ops->version > GUILOOP_LOOP_OPS_VERSION) {
+                snprintf(err, errlen, "plugin %s: loop table version %u, this guiloopd knows 1 to %u",
+                         name, ops->version, GUILOOP_LOOP_OPS_VERSION);
+                return LOADER_E_ABI;
+        }
+        if (!guiloop_loop_ops_ok(ops) || ops->size > sizeof(GuiloopLoopOps)) {
+                snprintf(err, errlen, "plugin %s: loop table version %u of %u bytes, expected %zu to %zu",
+                         name, ops->version, ops->size, (size_t)GUILOOP_LOOP_OPS_MIN_SIZE_1,
+                         sizeof(GuiloopLoopOps));
+                return LOADER_E_ABI;
+        }
+        if (!ops->run || !ops->quit || !ops->post) {
+                snprintf(err, errlen, "plugin %s: loop table lacks run, quit or post", name);
+                return LOADER_E_ABI;
+        }
+        set = !!ops->watch_add + !!ops->watch_update + !!ops->watch_remove + !!ops->timer_add +
+              !!ops->timer_remove;
+        if (set != 0 && set != 5) {
+                snprintf(err, errlen,
+                         "plugin %s: loop table has %u of the 5 fd watch and timer methods", name,
+                         set);
+                return LOADER_E_ABI;
+        }
+        return 0;
+}
+
+bool loader_loop_has_watches(const GuiloopLoopOps *ops)
+{
+        return ops->watch_add != NULL;
+}
+
+const char *const *loader_conflicts(const GuiloopPlugin *p)
+{
+        return GUILOOP_HAS_FIELD(p, conflicts) ? p->conflicts : NULL;
 }
 
 static int compare_names(const void *a, const void *b)
@@ -151,11 +211,17 @@ int loader_list(const char *dir, FILE *f)
                 char err[1024];
 
                 if (names[i] && asprintf(&path, "%s/%s", dir, names[i]) >= 0) {
-                        if (load_file(path, &p, err, sizeof(err)) == 0)
-                                fprintf(f, "%-4s %s  %s%s%s\n", p->name, path, p->description,
+                        if (load_file(path, &p, err, sizeof(err)) == 0) {
+                                const char *const *c = loader_conflicts(p);
+
+                                fprintf(f, "%-4s %s  %s%s%s", p->name, path, p->description,
                                         p->loop_new ? "" : " [no loop]",
                                         p->guest_new ? " [guest]" : "");
-                        else
+                                for (size_t k = 0; c && c[k]; k++)
+                                        fprintf(f, "%s%s", k ? ", " : "; cannot share a process with ",
+                                                c[k]);
+                                fputc('\n', f);
+                        } else
                                 fprintf(f, "error %s\n", err);
                 }
                 free(names[i]);

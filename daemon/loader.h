@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "guiloop/plugin.h"
@@ -31,6 +32,19 @@ const char *loader_plugin_dir(const char *cmdline_dir, const char *config_dir);
  */
 int loader_load(const char *dir, const char *name, const GuiloopPlugin **out,
                 char *err, size_t errlen);
+
+/*
+ * Check the loop table a plugin's loop_new() gave: a version this daemon
+ * knows, at least that version's size, the required methods, and the fd
+ * watch and timer methods all or none.  name is for the message.
+ */
+int loader_check_loop_ops(const char *name, const GuiloopLoopOps *ops, char *err, size_t errlen);
+
+/* Can a guest run in this loop (it has fd watches and timers)? */
+bool loader_loop_has_watches(const GuiloopLoopOps *ops);
+
+/* The plugin's conflicts, or NULL when its table predates the field. */
+const char *const *loader_conflicts(const GuiloopPlugin *p);
 
 /* Print every plugin in dir, one per line, and for one that cannot load, why. */
 int loader_list(const char *dir, FILE *f);

@@ -1,7 +1,17 @@
-"""guiloopd's gtk plugin, Python side: unmodified PyGObject programs on the
-daemon's gtk_main().
+"""guiloopd's GTK plugins (gtk, gtk4), Python side: unmodified PyGObject
+programs on the daemon's loop.  Run once as _guiloop_setup_gtk or
+_guiloop_setup_gtk4.
 
-Measured with PyGObject 3.42 on GTK 3.24:
+GTK 3 and GTK 4 cannot share a process: their GObject types clash, and the
+first widget of the other crashes or hangs.  PyGObject left alone loads the
+newest Gtk typelib installed (4.0 even in a GTK 3 process), so Gtk and Gdk
+are pinned to this process's version, and asking for the other one (also
+through gi.require_versions) is a ToolkitConflict, both ImportError and the
+ValueError gi.require_version documents, naming the --toolkit that has it.
+
+Measured with PyGObject 3.42 on GTK 3.24 (GTK 4.8: the same, where GTK 4
+has the call at all; it has no Gtk.main(), Gtk.Dialog.run() or
+Gtk.main_iteration(), and its nested loops are GLib's):
 
 - There is no application object to share: Gtk.Window() works at once.
   Gtk.Application(...) and its subclasses work as in a plain interpreter;
@@ -27,10 +37,48 @@ Measured with PyGObject 3.42 on GTK 3.24:
 import sys
 import weakref
 
+import gi
+
 from _guiloop_boot import after_import, run_nested
 
-_registered = weakref.WeakValueDictionary()  # application id -> the app exporting it
+# application id -> the app exporting it.  Strong references: the tutorial
+# form sys.exit(App().run(sys.argv)) drops the Python wrapper at once while
+# GIO keeps the application and its object path exported (its windows hold
+# it), so a weak entry vanished and the next run's register() failed with
+# "An object is already exported" (measured: GTK 4.8, bench/run's hello).
+_registered = {}
 _released = weakref.WeakSet()  # applications that gave up /org/gtk/Profiler
+
+TOOLKIT = __name__.rpartition("_setup_")[2]
+VERSION = {"gtk": "3.0", "gtk4": "4.0"}[TOOLKIT]
+OTHER = {"gtk": "gtk4", "gtk4": "gtk"}[TOOLKIT]
+# Namespaces that exist once per GTK major version; Gsk is GTK 4's only.
+FOLLOW_GTK = {"Gtk", "Gdk", "GdkX11", "GdkWayland", "Gsk"}
+
+
+class ToolkitConflict(ImportError, ValueError):
+    """The other GTK: an ImportError, and the ValueError gi.require_version raises."""
+
+
+def conflict_message(namespace, version):
+    return (f"guiloopd runs GTK {VERSION[0]} (toolkit {TOOLKIT}), and {namespace} {version} "
+            f"is GTK {version[0]}'s: GTK 3 and GTK 4 cannot share one process; run this "
+            f"code in a guiloopd started with --toolkit {OTHER}")
+
+
+def _pin_gtk_version():
+    real = gi.require_version
+
+    def require_version(namespace, version):
+        if namespace in FOLLOW_GTK and str(version)[:1] != VERSION[:1]:
+            raise ToolkitConflict(conflict_message(namespace, version))
+        return real(namespace, version)
+
+    require_version.__doc__ = real.__doc__
+    # gi.require_versions() calls the module's require_version: checked too.
+    gi.require_version = require_version
+    for namespace in ("Gtk", "Gdk"):
+        real(namespace, VERSION)
 
 
 def _wrap(owner, name, quit_of=None):
@@ -122,6 +170,7 @@ def _patch_gio(Gio):
     Gio.Application._guiloop_patched = True
 
 
+_pin_gtk_version()
 after_import("gi.repository.Gtk", _patch_gtk)
 after_import("gi.repository.GLib", _patch_glib)
 after_import("gi.repository.Gio", _patch_gio)

@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The Qt 5 toolkit plugin: QApplication::exec() in the main thread.
+ * The Qt plugins, one source built twice: `qt` against Qt 5 (PyQt5) and
+ * `qt6` against Qt 6 (PyQt6), apart where QT_VERSION says otherwise.
+ * QApplication::exec() in the main thread.  Qt 5 and Qt 6 (and with them
+ * PyQt5 and PyQt6) cannot share a process: qt_setup.py refuses an import of
+ * the other binding with an ImportError that says so.
  *
  * Posted calls wait in a FIFO of our own; one posted low-priority QEvent runs
  * the oldest and, if more wait, posts itself again once it ran.  Qt delivers
@@ -16,7 +20,7 @@
  * for what was measured.  The daemon finalizes Python before free() deletes
  * the application: the reverse order crashes in ~QWidget.
  *
- * Qt's event dispatcher is GLib's (Debian's Qt 5) on the default context:
+ * Qt's event dispatcher is GLib's (Debian's Qt 5 and 6) on the default context:
  * the poll function of plugins/glib reports each wait to the host
  * (LoopBlockedMs, interrupting a GUI callback).  When the X server goes
  * away, Qt's xcb platform says "The X11 connection broke" and calls
@@ -38,6 +42,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <new>
 #include <unistd.h>
@@ -46,6 +51,17 @@
 #include "glib-sources.h"
 #include "guiloop/plugin.h"
 #include "qt-setup-py.h"
+#include "sealed.hpp"
+
+#if QT_VERSION >= QT_VERSION_CHECK(6, 0, 0)
+#define QT_PLUGIN_NAME "qt6"
+#define QT_PLUGIN_OTHER "qt"
+#define QT_PLUGIN_DESCRIPTION "Qt 6 main loop (QApplication)"
+#else
+#define QT_PLUGIN_NAME "qt"
+#define QT_PLUGIN_OTHER "qt6"
+#define QT_PLUGIN_DESCRIPTION "Qt 5 main loop (QApplication)"
+#endif
 
 namespace {
 
@@ -68,8 +84,10 @@ class Pump;
 
 struct GuiloopLoop {
         const GuiloopHost *host;
-        QApplication *app;
-        Pump *pump; /* receives our events and timers, parent of the notifiers */
+        /* Declared before pump: destroyed after it (members go in reverse order). */
+        std::unique_ptr<QApplication> app;
+        /* Receives our events and timers; parent (Qt owner) of the notifiers. */
+        std::unique_ptr<Pump> pump;
         QEvent::Type post_type;
         QEvent::Type quit_type;
         std::atomic<bool> quit{ false };
@@ -79,7 +97,7 @@ struct GuiloopLoop {
         std::deque<Call> calls;
         bool scheduled = false; /* a post event is on its way, or its call runs */
 
-        std::unordered_map<int, GuiloopTimer *> timers; /* by Qt timer id */
+        std::unordered_map<int, std::unique_ptr<GuiloopTimer>> timers; /* by Qt timer id */
         char describe[64];
 };
 
@@ -111,14 +129,26 @@ class Pump : public QObject {
         explicit Pump(GuiloopLoop *loop) : loop_(loop) {}
 
     protected:
-        bool event(QEvent *e) override;
-        void timerEvent(QTimerEvent *e) override;
+        /* Qt calls these from its dispatcher, itself called from GLib's C: sealed too. */
+        bool event(QEvent *e) noexcept override
+        {
+                return guiloop::guard(loop_->host, QT_PLUGIN_NAME, "posted call", true,
+                                      [&] { return handle(e); });
+        }
+
+        void timerEvent(QTimerEvent *e) noexcept override
+        {
+                guiloop::guard_void(loop_->host, QT_PLUGIN_NAME, "timer", [&] { fire(e); });
+        }
 
     private:
+        bool handle(QEvent *e);
+        void fire(QTimerEvent *e);
+
         GuiloopLoop *loop_;
 };
 
-bool Pump::event(QEvent *e)
+bool Pump::handle(QEvent *e)
 {
         if (e->type() == loop_->post_type) {
                 Call c{};
@@ -157,30 +187,29 @@ bool Pump::event(QEvent *e)
         return QObject::event(e);
 }
 
-void Pump::timerEvent(QTimerEvent *e)
+void Pump::fire(QTimerEvent *e)
 {
         auto it = loop_->timers.find(e->timerId());
-        GuiloopTimer *t;
         GuiloopFn fn;
         void *data;
 
         killTimer(e->timerId());
         if (it == loop_->timers.end())
                 return;
-        t = it->second;
-        loop_->timers.erase(it);
-        fn = t->fn;
-        data = t->data;
+        fn = it->second->fn;
+        data = it->second->data;
         /* One-shot: gone before fn runs, so fn may add the next one. */
-        delete t;
+        loop_->timers.erase(it);
         fn(data);
 }
 
 /* One direction of an fd watch. */
 class Notifier : public QSocketNotifier {
     public:
-        Notifier(GuiloopWatch *watch, Type type, unsigned events, QObject *parent)
-                : QSocketNotifier(watch->fd, type, parent), watch_(watch), events_(events)
+        Notifier(const GuiloopHost *host, GuiloopWatch *watch, Type type, unsigned events,
+                 QObject *parent)
+                : QSocketNotifier(watch->fd, type, parent), host_(host), watch_(watch),
+                  events_(events)
         {
         }
 
@@ -193,7 +222,14 @@ class Notifier : public QSocketNotifier {
         }
 
     protected:
-        bool event(QEvent *e) override
+        bool event(QEvent *e) noexcept override
+        {
+                return guiloop::guard(host_, QT_PLUGIN_NAME, "fd watch", true,
+                                      [&] { return handle(e); });
+        }
+
+    private:
+        bool handle(QEvent *e)
         {
                 if (e->type() == QEvent::SockAct || e->type() == QEvent::SockClose) {
                         GuiloopWatch *w = watch_;
@@ -206,7 +242,7 @@ class Notifier : public QSocketNotifier {
                 return QSocketNotifier::event(e);
         }
 
-    private:
+        const GuiloopHost *host_;
         GuiloopWatch *watch_;
         unsigned events_;
 };
@@ -228,7 +264,7 @@ int loop_post(GuiloopLoop *loop, GuiloopFn fn, void *data)
         }
         /* postEvent() is thread-safe and wakes the event dispatcher. */
         if (wake)
-                QCoreApplication::postEvent(loop->pump, new QEvent(loop->post_type),
+                QCoreApplication::postEvent(loop->pump.get(), new QEvent(loop->post_type),
                                             Qt::LowEventPriority);
         return 0;
 }
@@ -244,7 +280,7 @@ int loop_run(GuiloopLoop *loop)
 void loop_quit(GuiloopLoop *loop)
 {
         loop->quit.store(true);
-        QCoreApplication::postEvent(loop->pump, new QEvent(loop->quit_type),
+        QCoreApplication::postEvent(loop->pump.get(), new QEvent(loop->quit_type),
                                     Qt::HighEventPriority);
 }
 
@@ -261,30 +297,31 @@ int loop_watch_update(GuiloopLoop *loop, GuiloopWatch *w, unsigned events)
 int loop_watch_add(GuiloopLoop *loop, int fd, unsigned events, GuiloopFdFn fn, void *data,
                    GuiloopWatch **out)
 {
-        GuiloopWatch *w = new (std::nothrow) GuiloopWatch{ fd, fn, data, nullptr, nullptr };
+        auto w = std::make_unique<GuiloopWatch>(GuiloopWatch{ fd, fn, data, nullptr, nullptr });
 
-        if (!w)
-                return -ENOMEM;
-        w->read = new Notifier(w, QSocketNotifier::Read, GUILOOP_FD_IN, loop->pump);
-        w->write = new Notifier(w, QSocketNotifier::Write, GUILOOP_FD_OUT, loop->pump);
-        loop_watch_update(loop, w, events);
-        *out = w;
+        /* The notifiers belong to the pump, their Qt parent; the watch to our caller. */
+        w->read = new Notifier(loop->host, w.get(), QSocketNotifier::Read, GUILOOP_FD_IN,
+                               loop->pump.get());
+        w->write = new Notifier(loop->host, w.get(), QSocketNotifier::Write, GUILOOP_FD_OUT,
+                                loop->pump.get());
+        loop_watch_update(loop, w.get(), events);
+        *out = w.release();
         return 0;
 }
 
 void loop_watch_remove(GuiloopLoop *loop, GuiloopWatch *w)
 {
         (void)loop;
-        w->read->detach();
-        w->write->detach();
-        delete w;
+        std::unique_ptr<GuiloopWatch> owned(w);
+
+        owned->read->detach();
+        owned->write->detach();
 }
 
 int loop_timer_add(GuiloopLoop *loop, uint64_t usec, GuiloopFn fn, void *data,
                    GuiloopTimer **out)
 {
         uint64_t ms = (usec + 999) / 1000;
-        GuiloopTimer *t;
         int id;
 
         if (ms > INT32_MAX)
@@ -292,22 +329,19 @@ int loop_timer_add(GuiloopLoop *loop, uint64_t usec, GuiloopFn fn, void *data,
         id = loop->pump->startTimer((int)ms, Qt::PreciseTimer);
         if (id == 0)
                 return -EINVAL;
-        t = new (std::nothrow) GuiloopTimer{ id, fn, data };
-        if (!t) {
-                loop->pump->killTimer(id);
-                return -ENOMEM;
-        }
-        loop->timers[id] = t;
+        auto t = std::make_unique<GuiloopTimer>(GuiloopTimer{ id, fn, data });
+        auto &slot = loop->timers[id];
+
+        slot = std::move(t);
         if (out)
-                *out = t;
+                *out = slot.get();
         return 0;
 }
 
 void loop_timer_remove(GuiloopLoop *loop, GuiloopTimer *t)
 {
         loop->pump->killTimer(t->id);
-        loop->timers.erase(t->id);
-        delete t;
+        loop->timers.erase(t->id); /* deletes t */
 }
 
 /* ---- life ---- */
@@ -325,33 +359,111 @@ void loop_free(GuiloopLoop *loop)
 {
         if (!loop)
                 return;
-        for (auto &it : loop->timers)
-                delete it.second;
-        loop->timers.clear();
+        std::unique_ptr<GuiloopLoop> owned(loop);
+
+        owned->timers.clear();
         /* Takes the notifiers of watches never removed with it. */
-        delete loop->pump;
+        owned->pump.reset();
         /* Python is gone by now: widgets it owned were deleted while the app lived. */
-        delete loop->app;
-        delete loop;
+        owned->app.reset();
+        owned.reset();
         if (x_probe)
                 xcb_disconnect(x_probe);
         x_probe = nullptr;
 }
 
-const GuiloopLoopOps loop_ops = {
-        .version = GUILOOP_LOOP_OPS_VERSION,
-        .size = sizeof(GuiloopLoopOps),
-        .describe = loop_describe,
-        .run = loop_run,
-        .quit = loop_quit,
-        .post = loop_post,
-        .watch_add = loop_watch_add,
-        .watch_update = loop_watch_update,
-        .watch_remove = loop_watch_remove,
-        .timer_add = loop_timer_add,
-        .timer_remove = loop_timer_remove,
-        .free = loop_free,
-};
+/*
+ * The sealed boundary: the tables hold only these noexcept wrappers
+ * (guiloop::op() refuses anything else), and each runs its op inside
+ * guiloop::guard(): a C++ exception becomes a log line and an error code
+ * (plugins/common/sealed.hpp), never an unwinding into the daemon's C.
+ */
+const char *sealed_describe(GuiloopLoop *loop) noexcept
+{
+        return guiloop::guard(loop->host, QT_PLUGIN_NAME, "describe", "Qt",
+                              [&] { return loop_describe(loop); });
+}
+
+int sealed_run(GuiloopLoop *loop) noexcept
+{
+        return guiloop::guard_errno(loop->host, QT_PLUGIN_NAME, "run",
+                                    [&] { return loop_run(loop); });
+}
+
+void sealed_quit(GuiloopLoop *loop) noexcept
+{
+        guiloop::guard_void(loop->host, QT_PLUGIN_NAME, "quit", [&] { loop_quit(loop); });
+}
+
+int sealed_post(GuiloopLoop *loop, GuiloopFn fn, void *data) noexcept
+{
+        return guiloop::guard_errno(loop->host, QT_PLUGIN_NAME, "post",
+                                    [&] { return loop_post(loop, fn, data); });
+}
+
+int sealed_watch_add(GuiloopLoop *loop, int fd, unsigned events, GuiloopFdFn fn, void *data,
+                     GuiloopWatch **out) noexcept
+{
+        return guiloop::guard_errno(loop->host, QT_PLUGIN_NAME, "watch_add",
+                                    [&] {
+                                            return loop_watch_add(loop, fd, events, fn, data,
+                                                                  out);
+                                    });
+}
+
+int sealed_watch_update(GuiloopLoop *loop, GuiloopWatch *w, unsigned events) noexcept
+{
+        return guiloop::guard_errno(loop->host, QT_PLUGIN_NAME, "watch_update",
+                                    [&] { return loop_watch_update(loop, w, events); });
+}
+
+void sealed_watch_remove(GuiloopLoop *loop, GuiloopWatch *w) noexcept
+{
+        guiloop::guard_void(loop->host, QT_PLUGIN_NAME, "watch_remove",
+                            [&] { loop_watch_remove(loop, w); });
+}
+
+int sealed_timer_add(GuiloopLoop *loop, uint64_t usec, GuiloopFn fn, void *data,
+                     GuiloopTimer **out) noexcept
+{
+        return guiloop::guard_errno(loop->host, QT_PLUGIN_NAME, "timer_add",
+                                    [&] { return loop_timer_add(loop, usec, fn, data, out); });
+}
+
+void sealed_timer_remove(GuiloopLoop *loop, GuiloopTimer *t) noexcept
+{
+        guiloop::guard_void(loop->host, QT_PLUGIN_NAME, "timer_remove",
+                            [&] { loop_timer_remove(loop, t); });
+}
+
+void sealed_free(GuiloopLoop *loop) noexcept
+{
+        const GuiloopHost *host = loop ? loop->host : nullptr;
+
+        guiloop::guard_void(host, QT_PLUGIN_NAME, "free", [&] { loop_free(loop); });
+}
+
+/* One initialiser style for the ABI tables, C++17's: a zeroed table, its fields by name. */
+GuiloopLoopOps make_loop_ops() noexcept
+{
+        GuiloopLoopOps o{};
+
+        o.version = GUILOOP_LOOP_OPS_VERSION;
+        o.size = sizeof(o);
+        o.describe = guiloop::op(sealed_describe);
+        o.run = guiloop::op(sealed_run);
+        o.quit = guiloop::op(sealed_quit);
+        o.post = guiloop::op(sealed_post);
+        o.watch_add = guiloop::op(sealed_watch_add);
+        o.watch_update = guiloop::op(sealed_watch_update);
+        o.watch_remove = guiloop::op(sealed_watch_remove);
+        o.timer_add = guiloop::op(sealed_timer_add);
+        o.timer_remove = guiloop::op(sealed_timer_remove);
+        o.free = guiloop::op(sealed_free);
+        return o;
+}
+
+const GuiloopLoopOps loop_ops = make_loop_ops();
 
 /*
  * Qt's xcb platform calls qFatal() (abort) when it cannot connect: try the
@@ -411,7 +523,7 @@ void on_message(QtMsgType type, const QMessageLogContext &context, const QString
                 const char *display = getenv("DISPLAY");
 
                 message_host->log(message_host->data, GUILOOP_LOG_ERR,
-                                  "qt: lost the connection to the X server (DISPLAY=%s); exiting",
+                                  QT_PLUGIN_NAME ": lost the connection to the X server (DISPLAY=%s); exiting",
                                   display ? display : "");
                 _exit(69);
         }
@@ -423,7 +535,6 @@ int loop_new(const GuiloopHost *host, GuiloopLoop **out, const GuiloopLoopOps **
              size_t errlen)
 {
         xcb_connection_t *probe;
-        GuiloopLoop *loop;
         int r;
 
         if (QCoreApplication::instance()) {
@@ -436,42 +547,59 @@ int loop_new(const GuiloopHost *host, GuiloopLoop **out, const GuiloopLoopOps **
         /* Without GL, the xcb GL integration loads Mesa's LLVM (~50 MB) for nothing. */
         setenv("QT_XCB_GL_INTEGRATION", "none", 0);
 
-        loop = new (std::nothrow) GuiloopLoop;
-        if (!loop) {
-                if (probe)
-                        xcb_disconnect(probe);
-                return -ENOMEM;
-        }
+        /* Owned here until handed over: an exception below leaks neither. */
+        std::unique_ptr<xcb_connection_t, void (*)(xcb_connection_t *)> probe_owner(
+                probe, [](xcb_connection_t *c) {
+                        if (c)
+                                xcb_disconnect(c);
+                });
+        auto loop = std::make_unique<GuiloopLoop>();
+
         loop->host = host;
         message_host = host;
         next_message_handler = qInstallMessageHandler(on_message);
-        loop->app = new QApplication(app_argc, app_argv);
+        loop->app = std::make_unique<QApplication>(app_argc, app_argv);
         glib_report_waits(g_main_context_default(), host);
-        x_probe = probe;
+        x_probe = probe_owner.release();
         /* Closing the last window must not end the daemon's loop. */
         QApplication::setQuitOnLastWindowClosed(false);
         loop->post_type = static_cast<QEvent::Type>(QEvent::registerEventType());
         loop->quit_type = static_cast<QEvent::Type>(QEvent::registerEventType());
-        loop->pump = new Pump(loop);
-        *out = loop;
+        loop->pump = std::make_unique<Pump>(loop.get());
         *ops = &loop_ops;
+        *out = loop.release();
         return 0;
 }
 
-const GuiloopPlugin plugin = {
-        .abi = GUILOOP_PLUGIN_ABI,
-        .size = sizeof(GuiloopPlugin),
-        .name = "qt",
-        .description = "Qt 5 main loop (QApplication)",
-        .loop_new = loop_new,
-        .guest_new = nullptr,
-        .guest_free = nullptr,
-        .python_setup = qt_setup_py,
-};
+const char *const conflicts[] = { QT_PLUGIN_OTHER, nullptr };
+
+int sealed_loop_new(const GuiloopHost *host, GuiloopLoop **out, const GuiloopLoopOps **ops,
+                    char *err, size_t errlen) noexcept
+{
+        int r = guiloop::guard_errno(host, QT_PLUGIN_NAME, "loop_new",
+                                     [&] { return loop_new(host, out, ops, err, errlen); });
+
+        if (r < 0 && errlen && !*err)
+                snprintf(err, errlen, "cannot start Qt: %s", strerror(-r));
+        return r;
+}
+
+GuiloopPlugin make_plugin() noexcept
+{
+        GuiloopPlugin p{};
+
+        p.abi = GUILOOP_PLUGIN_ABI;
+        p.size = sizeof(p);
+        p.name = QT_PLUGIN_NAME;
+        p.description = QT_PLUGIN_DESCRIPTION;
+        p.loop_new = guiloop::op(sealed_loop_new);
+        p.python_setup = qt_setup_py;
+        p.conflicts = conflicts;
+        return p;
+}
+
+const GuiloopPlugin plugin = make_plugin();
 
 } // namespace
 
-extern "C" GUILOOP_PLUGIN_EXPORT const GuiloopPlugin *GUILOOP_PLUGIN_ENTRY(void)
-{
-        return &plugin;
-}
+GUILOOP_PLUGIN_DEFINE(plugin)

@@ -1,7 +1,13 @@
-"""guiloopd's qt plugin, Python side: programs written for a plain python3
-run unmodified on the daemon's QApplication.
+"""guiloopd's Qt plugins (qt: Qt 5 and PyQt5, qt6: Qt 6 and PyQt6), Python
+side: programs written for a plain python3 run unmodified on the daemon's
+QApplication.  Run once as _guiloop_setup_qt or _guiloop_setup_qt6.
 
-Measured with PyQt5 5.15 (sip 12) on Qt 5.15:
+Qt 5 and Qt 6 cannot share a process (both register the same C++ symbols
+and Qt's one application object): importing the other binding (PyQt6 under
+qt, PyQt5 under qt6) is an ImportError that names the --toolkit to use.
+
+Measured with PyQt5 5.15 (sip 12) on Qt 5.15, and the same with PyQt6 6.4
+(sip 13) on Qt 6.4, where only exec() exists:
 
 - The application object stays the plugin's C++ QApplication (Qt allows one
   per process; a second one replaced the first and crashed at exit).
@@ -21,36 +27,52 @@ Measured with PyQt5 5.15 (sip 12) on Qt 5.15:
   QMessageBox/QInputDialog/QFileDialog functions, processEvents()) run
   through _guiloop_boot.run_nested(), so Interrupt ends them and raises
   KeyboardInterrupt where they were called.
-- matplotlib is told to use PyQt5 (QT_API), unless the user chose.
+- matplotlib is told to use the plugin's PyQt (QT_API), unless the user chose.
 - PyQt5 calls qFatal() (abort) on an exception in a slot while
   sys.excepthook is Python's own: a hook of ours only prints it.
 """
+import importlib
 import os
 import sys
 
 from _guiloop_boot import after_import, run_nested
 
+TOOLKIT = __name__.rpartition("_setup_")[2]
+PYQT, OTHER_PYQT, OTHER = {"qt": ("PyQt5", "PyQt6", "qt6"),
+                           "qt6": ("PyQt6", "PyQt5", "qt")}[TOOLKIT]
 # matplotlib's Qt backends take the first binding they find, PyQt6 before
 # PyQt5 when neither is imported yet: a second Qt in the process aborted it.
-os.environ.setdefault("QT_API", "pyqt5")
-
-_APP_CLASSES = {
-    "PyQt5.QtCore": "QCoreApplication",
-    "PyQt5.QtGui": "QGuiApplication",
-    "PyQt5.QtWidgets": "QApplication",
-}
+os.environ.setdefault("QT_API", PYQT.lower())
 _current = None  # the newest application object a program made
+
+
+class ToolkitConflict(ImportError):
+    """The other PyQt: its Qt cannot share this process."""
+
+
+class _RefuseOtherPyQt:
+    """sys.meta_path entry: the other PyQt is an ImportError saying why."""
+
+    @staticmethod
+    def find_spec(fullname, path=None, target=None):
+        if fullname == OTHER_PYQT or fullname.startswith(OTHER_PYQT + "."):
+            raise ToolkitConflict(
+                f"guiloopd runs {PYQT} on Qt {PYQT[-1]} (toolkit {TOOLKIT}): {OTHER_PYQT} "
+                f"is Qt {OTHER_PYQT[-1]}'s, and Qt 5 and Qt 6 cannot share one process; "
+                f"run this code in a guiloopd started with --toolkit {OTHER}",
+                name=fullname)
+        return None
 
 
 def _sip():
     try:
-        from PyQt5 import sip
+        return importlib.import_module(PYQT + ".sip")
     except ImportError:
         import sip
-    return sip
+        return sip
 
 
-_real_instance = None  # QCoreApplication.instance() as PyQt5 made it
+_real_instance = None  # QCoreApplication.instance() as PyQt made it
 
 
 def _existing():
@@ -119,8 +141,7 @@ def _nested_method(cls, names, quit_of):
 
 
 def _exit_all_loops():
-    from PyQt5.QtCore import QCoreApplication
-    QCoreApplication.exit(0)
+    importlib.import_module(PYQT + ".QtCore").QCoreApplication.exit(0)
 
 
 def _nested_static(cls, names):
@@ -178,6 +199,7 @@ def _patch_widgets(module):
     _nested_static(module.QFontDialog, ("getFont",))
 
 
-after_import("PyQt5.QtCore", _patch_core)
-after_import("PyQt5.QtGui", _patch_gui)
-after_import("PyQt5.QtWidgets", _patch_widgets)
+sys.meta_path.insert(0, _RefuseOtherPyQt)
+after_import(PYQT + ".QtCore", _patch_core)
+after_import(PYQT + ".QtGui", _patch_gui)
+after_import(PYQT + ".QtWidgets", _patch_widgets)

@@ -474,9 +474,16 @@ static int guest_new(const GuiloopHost *host, GuiloopLoop *loop, const GuiloopLo
         GuiloopGuest *g;
         int r;
 
-        if (ops->version != GUILOOP_LOOP_OPS_VERSION || ops->size < sizeof(GuiloopLoopOps)) {
-                snprintf(err, errlen, "the host loop's table is of another version");
+        /* Any version this header knows, down to version 1's fields: all Tk uses. */
+        if (!guiloop_loop_ops_ok(ops)) {
+                snprintf(err, errlen, "the host loop's table (version %u, %u bytes) is not one "
+                         "this plugin knows", ops ? ops->version : 0, ops ? ops->size : 0);
                 return -EINVAL;
+        }
+        if (!ops->watch_add || !ops->watch_update || !ops->watch_remove || !ops->timer_add ||
+            !ops->timer_remove) {
+                snprintf(err, errlen, "the host loop has no fd watches or timers");
+                return -ENOTSUP;
         }
         host_services = host;
         r = notifier_install(err, errlen);

@@ -38,7 +38,9 @@
 #include <clocale>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <glib.h>
+#include <memory>
 #include <unistd.h>
 
 #include <wx/app.h>
@@ -48,6 +50,7 @@
 
 #include "glib-sources.h"
 #include "guiloop/plugin.h"
+#include "sealed.hpp"
 #include "wx-setup-py.h"
 
 namespace {
@@ -86,10 +89,13 @@ struct LoopAccess : wxEventLoopBase {
 /* ---- posted calls ---- */
 
 /* Executed code is our event handler: wx idles after it, as after its own. */
-void wake_wx_idle(void *)
+/* Called by GLib (C) after each posted call: sealed like an op. */
+void wake_wx_idle(void *data) noexcept
 {
-        if (wxTheApp)
-                wxTheApp->WakeUpIdle();
+        guiloop::guard_void(static_cast<const GuiloopHost *>(data), "wx", "idle", [] {
+                if (wxTheApp)
+                        wxTheApp->WakeUpIdle();
+        });
 }
 
 int loop_post(GuiloopLoop *loop, GuiloopFn fn, void *data)
@@ -174,17 +180,17 @@ int loop_run(GuiloopLoop *loop)
         /* Executed code may call ExitMainLoop() or close the last frame: only quit() ends this. */
         while (!g_atomic_int_get(&loop->quit) && wxTheApp) {
                 wxAppConsoleBase *app = wxTheApp;
-                wxEventLoopBase *events = app->GetTraits()->CreateEventLoop();
+                std::unique_ptr<wxEventLoopBase> events(app->GetTraits()->CreateEventLoop());
 
                 if (!events)
                         return -ENOMEM;
-                AppAccess::main_loop(app) = events;
-                loop->events = events;
+                /* The app and loop->events only look at it; this scope owns it. */
+                AppAccess::main_loop(app) = events.get();
+                loop->events = events.get();
                 events->Run();
                 loop->events = nullptr;
-                if (wxTheApp == app && AppAccess::main_loop(app) == events)
+                if (wxTheApp == app && AppAccess::main_loop(app) == events.get())
                         AppAccess::main_loop(app) = nullptr;
-                delete events;
         }
         if (!g_atomic_int_get(&loop->quit)) {
                 loop->host->log(loop->host->data, GUILOOP_LOG_ERR,
@@ -194,9 +200,8 @@ int loop_run(GuiloopLoop *loop)
         return 0;
 }
 
-gboolean quit_now(gpointer data)
+gboolean quit_now_unsealed(GuiloopLoop *loop)
 {
-        GuiloopLoop *loop = static_cast<GuiloopLoop *>(data);
         wxEventLoopBase *active = wxEventLoopBase::GetActive();
 
         /* A loop nested in ours (a modal dialog, executed code's MainLoop()) ends too. */
@@ -205,6 +210,15 @@ gboolean quit_now(gpointer data)
         if (loop->events && LoopAccess::inside_run(loop->events))
                 loop->events->ScheduleExit(0);
         return G_SOURCE_REMOVE;
+}
+
+/* A GLib (C) callback: sealed like an op. */
+gboolean quit_now(gpointer data) noexcept
+{
+        GuiloopLoop *loop = static_cast<GuiloopLoop *>(data);
+
+        return guiloop::guard(loop->host, "wx", "quit", static_cast<gboolean>(G_SOURCE_REMOVE),
+                              [&] { return quit_now_unsealed(loop); });
 }
 
 void loop_quit(GuiloopLoop *loop)
@@ -260,26 +274,102 @@ void loop_free(GuiloopLoop *loop)
          * wxEntryCleanup(), which deleted the app and its windows.  Touch no
          * wx object here; GTK, like wx, goes with the process.
          */
-        glib_posts_free(loop->posts);
+        std::unique_ptr<GuiloopLoop> owned(loop);
+
+        glib_posts_free(owned->posts);
         while (g_source_remove_by_user_data(loop)) /* a quit_now() that never ran */
                 ;
-        free(loop);
 }
 
-const GuiloopLoopOps loop_ops = {
-        GUILOOP_LOOP_OPS_VERSION,
-        sizeof(GuiloopLoopOps),
-        loop_describe,
-        loop_run,
-        loop_quit,
-        loop_post,
-        loop_watch_add,
-        loop_watch_update,
-        loop_watch_remove,
-        loop_timer_add,
-        loop_timer_remove,
-        loop_free,
-};
+/*
+ * The sealed boundary: the tables hold only these noexcept wrappers
+ * (guiloop::op() refuses anything else), and each runs its op inside
+ * guiloop::guard(): a C++ exception becomes a log line and an error code
+ * (plugins/common/sealed.hpp), never an unwinding into the daemon's C.
+ */
+const char *sealed_describe(GuiloopLoop *loop) noexcept
+{
+        return guiloop::guard(loop->host, "wx", "describe", "wxWidgets",
+                              [&] { return loop_describe(loop); });
+}
+
+int sealed_run(GuiloopLoop *loop) noexcept
+{
+        return guiloop::guard_errno(loop->host, "wx", "run", [&] { return loop_run(loop); });
+}
+
+void sealed_quit(GuiloopLoop *loop) noexcept
+{
+        guiloop::guard_void(loop->host, "wx", "quit", [&] { loop_quit(loop); });
+}
+
+int sealed_post(GuiloopLoop *loop, GuiloopFn fn, void *data) noexcept
+{
+        return guiloop::guard_errno(loop->host, "wx", "post",
+                                    [&] { return loop_post(loop, fn, data); });
+}
+
+int sealed_watch_add(GuiloopLoop *loop, int fd, unsigned events, GuiloopFdFn fn, void *data,
+                     GuiloopWatch **out) noexcept
+{
+        return guiloop::guard_errno(loop->host, "wx", "watch_add",
+                                    [&] {
+                                            return loop_watch_add(loop, fd, events, fn, data,
+                                                                  out);
+                                    });
+}
+
+int sealed_watch_update(GuiloopLoop *loop, GuiloopWatch *w, unsigned events) noexcept
+{
+        return guiloop::guard_errno(loop->host, "wx", "watch_update",
+                                    [&] { return loop_watch_update(loop, w, events); });
+}
+
+void sealed_watch_remove(GuiloopLoop *loop, GuiloopWatch *w) noexcept
+{
+        guiloop::guard_void(loop->host, "wx", "watch_remove", [&] { loop_watch_remove(loop, w); });
+}
+
+int sealed_timer_add(GuiloopLoop *loop, uint64_t usec, GuiloopFn fn, void *data,
+                     GuiloopTimer **out) noexcept
+{
+        return guiloop::guard_errno(loop->host, "wx", "timer_add",
+                                    [&] { return loop_timer_add(loop, usec, fn, data, out); });
+}
+
+void sealed_timer_remove(GuiloopLoop *loop, GuiloopTimer *t) noexcept
+{
+        guiloop::guard_void(loop->host, "wx", "timer_remove", [&] { loop_timer_remove(loop, t); });
+}
+
+void sealed_free(GuiloopLoop *loop) noexcept
+{
+        const GuiloopHost *host = loop ? loop->host : nullptr;
+
+        guiloop::guard_void(host, "wx", "free", [&] { loop_free(loop); });
+}
+
+/* One initialiser style for the ABI tables, C++17's: a zeroed table, its fields by name. */
+GuiloopLoopOps make_loop_ops() noexcept
+{
+        GuiloopLoopOps o{};
+
+        o.version = GUILOOP_LOOP_OPS_VERSION;
+        o.size = sizeof(o);
+        o.describe = guiloop::op(sealed_describe);
+        o.run = guiloop::op(sealed_run);
+        o.quit = guiloop::op(sealed_quit);
+        o.post = guiloop::op(sealed_post);
+        o.watch_add = guiloop::op(sealed_watch_add);
+        o.watch_update = guiloop::op(sealed_watch_update);
+        o.watch_remove = guiloop::op(sealed_watch_remove);
+        o.timer_add = guiloop::op(sealed_timer_add);
+        o.timer_remove = guiloop::op(sealed_timer_remove);
+        o.free = guiloop::op(sealed_free);
+        return o;
+}
+
+const GuiloopLoopOps loop_ops = make_loop_ops();
 
 /* wx opens the display only when the app is made, in run(): check it now, once. */
 int check_display(char *err, size_t errlen)
@@ -306,15 +396,13 @@ int check_display(char *err, size_t errlen)
 int loop_new(const GuiloopHost *host, GuiloopLoop **out, const GuiloopLoopOps **ops, char *err,
              size_t errlen)
 {
-        GuiloopLoop *loop;
         int r;
 
         r = check_display(err, errlen);
         if (r != 0)
                 return r;
-        loop = static_cast<GuiloopLoop *>(calloc(1, sizeof(*loop)));
-        if (!loop)
-                return -ENOMEM;
+        auto loop = std::make_unique<GuiloopLoop>(); /* value-initialised: zeroed */
+
         loop->host = host;
         loop->context = g_main_context_default();
         /*
@@ -322,27 +410,44 @@ int loop_new(const GuiloopHost *host, GuiloopLoop **out, const GuiloopLoopOps **
          * wx.CallAfter, windows waiting for deletion), which a call wakes and
          * which then runs before the next call.
          */
-        loop->posts = glib_posts_new(loop->context, G_PRIORITY_LOW, wake_wx_idle, nullptr);
+        loop->posts = glib_posts_new(loop->context, G_PRIORITY_LOW, wake_wx_idle,
+                                     const_cast<GuiloopHost *>(host));
         glib_report_waits(loop->context, host);
-        *out = loop;
         *ops = &loop_ops;
+        *out = loop.release();
         return 0;
 }
 
-const GuiloopPlugin plugin = {
-        GUILOOP_PLUGIN_ABI,
-        sizeof(GuiloopPlugin),
-        "wx",
-        "wxWidgets 3.2 main loop (wxPython's wx.App)",
-        loop_new,
-        nullptr,
-        nullptr,
-        wx_setup_py,
-};
+int sealed_loop_new(const GuiloopHost *host, GuiloopLoop **out, const GuiloopLoopOps **ops,
+                    char *err, size_t errlen) noexcept
+{
+        int r = guiloop::guard_errno(host, "wx", "loop_new",
+                                     [&] { return loop_new(host, out, ops, err, errlen); });
+
+        if (r < 0 && errlen && !*err)
+                snprintf(err, errlen, "cannot start wx: %s", strerror(-r));
+        return r;
+}
+
+/* wxGTK runs on GTK 3, which cannot share a process with GTK 4. */
+const char *const conflicts[] = { "gtk4", nullptr };
+
+GuiloopPlugin make_plugin() noexcept
+{
+        GuiloopPlugin p{};
+
+        p.abi = GUILOOP_PLUGIN_ABI;
+        p.size = sizeof(p);
+        p.name = "wx";
+        p.description = "wxWidgets 3.2 main loop (wxPython's wx.App)";
+        p.loop_new = guiloop::op(sealed_loop_new);
+        p.python_setup = wx_setup_py;
+        p.conflicts = conflicts;
+        return p;
+}
+
+const GuiloopPlugin plugin = make_plugin();
 
 } // namespace
 
-extern "C" GUILOOP_PLUGIN_EXPORT const GuiloopPlugin *GUILOOP_PLUGIN_ENTRY(void)
-{
-        return &plugin;
-}
+GUILOOP_PLUGIN_DEFINE(plugin)

@@ -33,7 +33,7 @@ from helpers import BUILD_DIR, GUILOOPD, PLUGIN_BUILD_DIR, SOURCE_DIR, Daemon  #
 
 # The toolkits every conformance test runs against: gtk always (it must be
 # built), the others when their plugin is in the build tree.
-ALL_TOOLKITS = ["gtk", "tk", "qt", "wx"]
+ALL_TOOLKITS = ["gtk", "tk", "qt", "wx", "gtk4", "qt6"]
 REQUIRED_TOOLKITS = {"gtk"}
 TOOLKITS = [t for t in ALL_TOOLKITS
             if t in REQUIRED_TOOLKITS or (PLUGIN_BUILD_DIR / f"{t}.so").exists()]

@@ -44,6 +44,43 @@ bwin.move(0, 0)
 bwin.show_all()
 """,
     },
+    # GTK 4: no move() (the window manager places windows; Xvfb has none, so
+    # they land at 0,0), no show_all(), children set with set_child().
+    "gtk4": {
+        "window": """\
+import gi
+gi.require_version("Gtk", "4.0")
+from gi.repository import Gtk
+win = Gtk.Window(title={title!r})
+win.set_default_size(200, 100)
+win.present()
+""",
+        "close": "win.destroy()",
+        "ticker": """\
+from gi.repository import GLib
+ticks = 0
+def tick():
+    global ticks
+    ticks += 1
+    return True
+GLib.timeout_add(20, tick)
+""",
+        "button": """\
+import gi
+gi.require_version("Gtk", "4.0")
+from gi.repository import Gtk
+clicks = 0
+def on_click(button):
+    global clicks
+    clicks += 1
+bwin = Gtk.Window(title={title!r})
+button = Gtk.Button(label="Click me")
+button.connect("clicked", on_click)
+bwin.set_child(button)
+bwin.set_default_size(200, 100)
+bwin.present()
+""",
+    },
     "tk": {
         "window": """\
 import tkinter
@@ -140,6 +177,9 @@ bwin.Show()
 """,
     },
 }
+
+# Qt 6 through PyQt6: the same calls as Qt 5's here.
+SNIPPETS["qt6"] = {kind: code.replace("PyQt5", "PyQt6") for kind, code in SNIPPETS["qt"].items()}
 
 
 def snippet(toolkit, kind, **kw):

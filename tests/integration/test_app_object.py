@@ -15,9 +15,10 @@ SECOND_APP = {
            "frame2.GetTitle()",
            "import wx\nwx.GetApp() is not None"),
 }
+SECOND_APP["qt6"] = tuple(code.replace("PyQt5", "PyQt6") for code in SECOND_APP["qt"])
 
 
-@pytest.mark.toolkits("qt", "wx")
+@pytest.mark.toolkits("qt", "qt6", "wx")
 def test_second_application_object_works(daemon, toolkit):
     make_second, has_app = SECOND_APP[toolkit]
     assert daemon.value(has_app) is True

@@ -57,6 +57,6 @@ def test_bad_instance_message_names_the_value(guiloopd, cli_env):
 
 def test_unknown_toolkit_on_command_line(guiloopd, cli_env):
     # A bad value given on the command line is a usage error (64), like --instance 9bad.
-    p = run_guiloopd(["--toolkit", "foo"], cli_env)
+    p = run_guiloopd(["--toolkit", "Foo"], cli_env)
     assert p.returncode == EX_USAGE, (p.returncode, p.stderr)
-    assert "foo" in p.stderr, p.stderr
+    assert "Foo" in p.stderr, p.stderr

@@ -201,7 +201,7 @@ BAD_FILES = [
     ("unknown-key", "[daemon]\n\nfoo = 1\n", [3], ["foo"]),
     ("unknown-key-execution", "[execution]\ntimeout = 1\nbogus_key = 2\n", [3], ["bogus_key"]),
     ("key-in-wrong-section", "[python]\ntoolkit = gtk\n", [2], ["toolkit"]),
-    ("toolkit", "[daemon]\ntoolkit = foo\n", [2], ["toolkit", "foo"]),
+    ("toolkit", "[daemon]\ntoolkit = Foo\n", [2], ["toolkit", "Foo"]),
     ("queue_limit", "[execution]\nqueue_limit = -1\n", [2], ["queue_limit", "-1"]),
     ("queue_limit-text", "[execution]\nqueue_limit = many\n", [2], ["queue_limit", "many"]),
     ("tk_guest", "[daemon]\ntk_guest = maybe\n", [2], ["tk_guest", "maybe"]),

@@ -19,7 +19,7 @@ import pytest
 from ctl_helpers import INTERFACE_XML, interface_node
 from helpers import BUILD_DIR, BUS_NAME, IFACE, SOURCE_DIR
 
-FEATURES = ("gtk", "qt", "wx", "tk")
+FEATURES = ("gtk", "gtk4", "qt", "qt6", "wx", "tk")
 
 
 def _run(argv, what, timeout=300, **kw):

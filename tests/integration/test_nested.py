@@ -55,7 +55,15 @@ TIMED = {
           "tick_root.wait_variable(v)",
 }
 
-BACKENDS = {"gtk": "GTK3Agg", "qt": "QtAgg", "wx": "WXAgg", "tk": "TkAgg"}
+# Qt 6 (PyQt6: exec() only) and GTK 4 (no Gtk.Dialog.run(): its nested loops are GLib's).
+NESTED["qt6"] = {name: code.replace("PyQt5", "PyQt6").replace("exec_(", "exec(")
+                 for name, code in NESTED["qt"].items()}
+NESTED["gtk4"] = {"GLib.MainLoop": NESTED["gtk"]["GLib.MainLoop"]}
+TIMED["qt6"] = TIMED["qt"].replace("PyQt5", "PyQt6").replace("exec_(", "exec(")
+TIMED["gtk4"] = TIMED["gtk"]
+
+BACKENDS = {"gtk": "GTK3Agg", "qt": "QtAgg", "wx": "WXAgg", "tk": "TkAgg",
+            "gtk4": "GTK4Agg", "qt6": "QtAgg"}
 
 
 def _interrupt_nested(daemon, code):
@@ -105,6 +113,8 @@ RUNAWAY = {
     "wx": "button.Bind(wx.EVT_BUTTON, runaway)",
     "tk": "button.configure(command=runaway)",
 }
+RUNAWAY["gtk4"] = RUNAWAY["gtk"]
+RUNAWAY["qt6"] = RUNAWAY["qt"]
 
 
 def test_interrupt_a_runaway_callback(daemon, toolkit, xvfb):

@@ -128,6 +128,37 @@ tk.mainloop()
 """, "label.cget('text')", "root.quit()"),
 }
 
+# Qt 6: the Qt 5 programs through PyQt6, which has exec() only.
+for _name in ("qt-qapplication", "qt-subclass"):
+    _tk, _source, _read, _quit = PROGRAMS[_name]
+    PROGRAMS[_name.replace("qt-", "qt6-")] = (
+        "qt6", _source.replace("PyQt5", "PyQt6").replace("exec_()", "exec()"), _read, _quit)
+# GTK 4: a Gtk.Application is its tutorial's one way (no Gtk.main()).
+PROGRAMS["gtk4-application"] = ("gtk4", """\
+import sys
+
+import gi
+gi.require_version("Gtk", "4.0")
+from gi.repository import Gtk
+
+
+class App(Gtk.Application):
+    def __init__(self):
+        super().__init__(application_id="org.guiloop.TestProgram4")
+
+    def do_activate(self):
+        self.window = Gtk.ApplicationWindow(application=self,
+                                            title="guiloop-program-" + sys.argv[1])
+        self.label = Gtk.Label(label="Hello " + sys.argv[1])
+        self.window.set_child(self.label)
+        self.window.set_default_size(240, 80)
+        self.window.present()
+
+
+app = App()
+sys.exit(app.run(sys.argv))
+""", "app.label.get_text()", "app.quit()")
+
 
 def _run_twice(daemon, xvfb, tmp_path, name):
     _, source, read, quit = PROGRAMS[name]
@@ -158,6 +189,21 @@ def test_qapplication_program(daemon, xvfb, tmp_path):
 @pytest.mark.toolkits("qt")
 def test_qapplication_subclass_program(daemon, xvfb, tmp_path):
     _run_twice(daemon, xvfb, tmp_path, "qt-subclass")
+
+
+@pytest.mark.toolkits("qt6")
+def test_qapplication_program_qt6(daemon, xvfb, tmp_path):
+    _run_twice(daemon, xvfb, tmp_path, "qt6-qapplication")
+
+
+@pytest.mark.toolkits("qt6")
+def test_qapplication_subclass_program_qt6(daemon, xvfb, tmp_path):
+    _run_twice(daemon, xvfb, tmp_path, "qt6-subclass")
+
+
+@pytest.mark.toolkits("gtk4")
+def test_gtk4_application_program(daemon, xvfb, tmp_path):
+    _run_twice(daemon, xvfb, tmp_path, "gtk4-application")
 
 
 @pytest.mark.toolkits("wx")
@@ -192,8 +238,13 @@ MAIN_LOOP_CALLS = {
           "(app.exec_(), app.exec(), QApplication.exec_())",
     "wx": "import wx\napp = wx.App()\n(app.MainLoop(), wx.GetApp().MainLoop())",
     "tk": "import tkinter\nroot = tkinter.Tk()\n(root.mainloop(), tkinter.mainloop())",
+    "gtk4": "import gi\ngi.require_version('Gtk', '4.0')\nfrom gi.repository import Gtk\n"
+            "(Gtk.Application(application_id='org.guiloop.T4').run([]),)",
+    "qt6": "from PyQt6.QtWidgets import QApplication\napp = QApplication([])\n"
+           "(app.exec(), QApplication.exec())",
 }
-MAIN_LOOP_RESULTS = {"gtk": "(None, 0)", "qt": "(0, 0, 0)", "wx": "(0, 0)", "tk": "(None, None)"}
+MAIN_LOOP_RESULTS = {"gtk": "(None, 0)", "qt": "(0, 0, 0)", "wx": "(0, 0)", "tk": "(None, None)",
+                     "gtk4": "(0,)", "qt6": "(0, 0)"}
 
 
 def test_main_loop_calls_return_at_once(daemon, toolkit):

@@ -77,7 +77,7 @@ def test_instance_is_the_plugins_application(daemon):
 def test_describe_and_list_plugins(make_env):
     r = run_guiloopd(["--list-plugins"], make_env(GUILOOP_PLUGIN_DIR=PLUGIN_BUILD_DIR))
     line = [ln for ln in r.stdout.splitlines() if ln.startswith("qt ")]
-    assert line and line[0].endswith("Qt 5 main loop (QApplication)"), r.stdout
+    assert line and "Qt 5 main loop (QApplication)" in line[0], r.stdout
 
 
 def test_no_mesa_llvm_and_user_setting_kept(start_daemon, xvfb):

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-"""Tk as a guest beside a gtk, qt or wx loop (tk_guest = true)."""
+"""Tk as a guest beside a gtk, gtk4, qt, qt6 or wx loop (tk_guest = true)."""
 import time
 
 import pytest
@@ -7,7 +7,7 @@ import pytest
 from gui_snippets import snippet
 from helpers import PLUGIN_BUILD_DIR, click_window, find_window, poll
 
-pytestmark = pytest.mark.toolkits("gtk", "qt", "wx")
+pytestmark = pytest.mark.toolkits("gtk", "gtk4", "qt", "qt6", "wx")
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-/* A plugin whose table is smaller than this ABI's: refused, never read past its end. */
+/* A plugin whose table is smaller than ABI 1's first one: refused, never read past its end. */
 #include "guiloop/plugin.h"
 
 static const GuiloopPlugin plugin = {
@@ -8,7 +8,4 @@ static const GuiloopPlugin plugin = {
         .description = "table too small",
 };
 
-GUILOOP_PLUGIN_EXPORT const GuiloopPlugin *GUILOOP_PLUGIN_ENTRY(void)
-{
-        return &plugin;
-}
+GUILOOP_PLUGIN_DEFINE(plugin)

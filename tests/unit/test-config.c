@@ -159,8 +159,16 @@ static void test_config_set(void)
         ok(config_set(c, "python", "toolkit", "qt", err, sizeof(err)) == CONFIG_E_INVALID &&
            streq_null(err, "unknown key 'toolkit' in section [python]"), "config_set: unknown key (%s)", err);
         ok(config_set(c, "daemon", "toolkit", "Qt", err, sizeof(err)) == CONFIG_E_INVALID &&
-           streq_null(err, "toolkit: 'Qt' is not one of gtk, qt, wx, tk"), "config_set: bad value (%s)", err);
+           streq_null(err, "toolkit: 'Qt' is not one of gtk, gtk4, qt, qt6, wx, tk, or a plugin's name ([a-z][a-z0-9_]*)"), "config_set: bad value (%s)", err);
         ok(streq_null(c->toolkit, "gtk"), "a bad value leaves the old one");
+        ok(config_set(c, "daemon", "toolkit", "glib", err, sizeof(err)) == 0 &&
+           streq_null(c->toolkit, "glib") &&
+           config_set(c, "daemon", "toolkit", "my_tk2", err, sizeof(err)) == 0 &&
+           config_set(c, "daemon", "toolkit", "gtk", err, sizeof(err)) == 0,
+           "a third-party plugin's name is a toolkit (%s)", err);
+        ok(config_set(c, "daemon", "toolkit", "../gtk", err, sizeof(err)) == CONFIG_E_INVALID &&
+           config_set(c, "daemon", "toolkit", "2d", err, sizeof(err)) == CONFIG_E_INVALID,
+           "a path or a non-name is not (%s)", err);
         ok(config_set(c, "daemon", "allow_uids", "1,2", err, sizeof(err)) == 0 &&
            config_set(c, "daemon", "allow_uids", " ", err, sizeof(err)) == 0 && c->n_allow_uids == 0,
            "allow_uids can be emptied");
@@ -271,8 +279,8 @@ static void test_bad_files(void)
         snprintf(text, sizeof(text), "[daemon]\n\n%s\ntoolkit = qt\n", long_line);
         check_bad("over-long comment", text, "3: line too long (more than 197 characters)");
 
-        check_bad("toolkit", "[daemon]\ntoolkit = foo\n", "2: toolkit: 'foo' is not one of gtk, qt, wx, tk");
-        check_bad("toolkit empty", "[daemon]\ntoolkit =\n", "2: toolkit: '' is not one of gtk, qt, wx, tk");
+        check_bad("toolkit", "[daemon]\ntoolkit = Foo\n", "2: toolkit: 'Foo' is not one of gtk, gtk4, qt, qt6, wx, tk, or a plugin's name ([a-z][a-z0-9_]*)");
+        check_bad("toolkit empty", "[daemon]\ntoolkit =\n", "2: toolkit: '' is not one of gtk, gtk4, qt, qt6, wx, tk, or a plugin's name ([a-z][a-z0-9_]*)");
         check_bad("tk_guest", "[daemon]\ntk_guest = maybe\n",
                   "2: tk_guest: 'maybe' is not a boolean (true/false, yes/no, on/off, 1/0)");
         check_bad("tk_guest empty", "[daemon]\ntk_guest =\n",

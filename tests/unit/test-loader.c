@@ -44,7 +44,104 @@ static void test_failures(void)
         r = loader_load(test_dir(), "test-abi-mismatch", &p, err, sizeof(err));
         ok(r == LOADER_E_ABI && strstr(err, "ABI 2, expected 1"), "wrong ABI: %s", err);
         r = loader_load(test_dir(), "test-small-table", &p, err, sizeof(err));
-        ok(r == LOADER_E_ABI && strstr(err, "table of 8 bytes"), "small table: %s", err);
+        ok(r == LOADER_E_ABI && strstr(err, "table of 8 bytes") && strstr(err, "at least"),
+           "a table too small for ABI 1 is refused: %s", err);
+}
+
+static void count_call(void *data)
+{
+        (*(int *)data)++;
+}
+
+/* Built against the first ABI 1 tables: accepted, with defaults for what they lack. */
+static void test_old_table(void)
+{
+        GuiloopHost host = { .version = GUILOOP_HOST_VERSION, .size = sizeof(host) };
+        const GuiloopLoopOps *ops = NULL;
+        const GuiloopPlugin *p = NULL;
+        GuiloopLoop *loop = NULL;
+        char err[1024] = "";
+        int r, calls = 0;
+
+        r = loader_load(test_dir(), "test-old-table", &p, err, sizeof(err));
+        ok(r == 0 && p, "a plugin with ABI 1's first, smaller table loads: %s", err);
+        if (!p)
+                return;
+        ok(p->size == GUILOOP_PLUGIN_MIN_SIZE && p->size < sizeof(GuiloopPlugin),
+           "its table is %u bytes, today's %zu", p->size, sizeof(GuiloopPlugin));
+        ok(!GUILOOP_HAS_FIELD(p, conflicts) && loader_conflicts(p) == NULL,
+           "a field it predates is absent, and defaults to none");
+        ok(GUILOOP_HAS_FIELD(p, python_setup), "a field it has is present");
+        r = p->loop_new(&host, &loop, &ops, err, sizeof(err));
+        ok(r == 0 && loader_check_loop_ops(p->name, ops, err, sizeof(err)) == 0,
+           "its loop table passes: %s", err);
+        ok(!loader_loop_has_watches(ops) && !ops->describe, "it has no watches, no describe");
+        ops->post(loop, count_call, &calls);
+        ops->post(loop, count_call, &calls);
+        ops->run(loop);
+        ok(calls == 2, "its loop runs posted calls: %d", calls);
+        ops->free(loop);
+}
+
+static int fake_run(GuiloopLoop *loop)
+{
+        (void)loop;
+        return 0;
+}
+
+static void fake_quit(GuiloopLoop *loop)
+{
+        (void)loop;
+}
+
+static int fake_post(GuiloopLoop *loop, GuiloopFn fn, void *data)
+{
+        (void)loop;
+        (void)fn;
+        (void)data;
+        return 0;
+}
+
+static void fake_remove(GuiloopLoop *loop, GuiloopTimer *t)
+{
+        (void)loop;
+        (void)t;
+}
+
+static void test_loop_ops(void)
+{
+        GuiloopLoopOps ops = {
+                GUILOOP_LOOP_OPS_HEADER,
+                .run = fake_run,
+                .quit = fake_quit,
+                .post = fake_post,
+        };
+        char err[1024] = "";
+
+        ok(loader_check_loop_ops("t", &ops, err, sizeof(err)) == 0, "run, quit, post suffice: %s",
+           err);
+        ok(guiloop_loop_ops_ok(&ops), "the header's check agrees");
+        ops.size = GUILOOP_LOOP_OPS_MIN_SIZE_1 - 1;
+        ok(loader_check_loop_ops("t", &ops, err, sizeof(err)) == LOADER_E_ABI &&
+           strstr(err, "bytes") && !guiloop_loop_ops_ok(&ops),
+           "too small for its version: %s", err);
+        ops.size = sizeof(ops) + 8;
+        ok(loader_check_loop_ops("t", &ops, err, sizeof(err)) == LOADER_E_ABI,
+           "larger than known: %s", err);
+        ops.size = sizeof(ops);
+        ops.version = GUILOOP_LOOP_OPS_VERSION + 1;
+        ok(loader_check_loop_ops("t", &ops, err, sizeof(err)) == LOADER_E_ABI &&
+           strstr(err, "knows") && !guiloop_loop_ops_ok(&ops), "a newer version: %s", err);
+        ops.version = GUILOOP_LOOP_OPS_VERSION;
+        ops.timer_remove = fake_remove;
+        ok(loader_check_loop_ops("t", &ops, err, sizeof(err)) == LOADER_E_ABI &&
+           strstr(err, "1 of the 5"), "watches and timers come as a set: %s", err);
+        ops.timer_remove = NULL;
+        ops.post = NULL;
+        ok(loader_check_loop_ops("t", &ops, err, sizeof(err)) == LOADER_E_ABI &&
+           strstr(err, "post"), "post is required: %s", err);
+        ok(loader_check_loop_ops("t", NULL, err, sizeof(err)) == LOADER_E_ABI, "no table: %s",
+           err);
 }
 
 static void test_gtk(void)
@@ -78,6 +175,8 @@ static void test_dir_order(void)
 int main(void)
 {
         test_failures();
+        test_old_table();
+        test_loop_ops();
         test_gtk();
         test_dir_order();
         return tap_done();

@@ -51,18 +51,15 @@ DBusMessage *api_run_file_message(Client *c, const char *path, char **argv, int 
         return steal_pointer(&m);
 }
 
-int api_submit_send(Client *c, const char *code, bool stream, DBusPendingCall **pending)
+/* Submit's and SubmitFile's options at the end of m: {stream} when it is false. */
+static int append_submit_options(DBusMessage *m, bool stream)
 {
-        _cleanup_(dbus_message_unrefp) DBusMessage *m = method(c, "Submit");
         DBusMessageIter iter, dict, entry, variant;
         const char *key = "stream";
         dbus_bool_t b = stream;
 
-        if (!m)
-                return -ENOMEM;
         dbus_message_iter_init_append(m, &iter);
-        if (!dbus_message_iter_append_basic(&iter, DBUS_TYPE_STRING, &code) ||
-            !dbus_message_iter_open_container(&iter, DBUS_TYPE_ARRAY, "{sv}", &dict))
+        if (!dbus_message_iter_open_container(&iter, DBUS_TYPE_ARRAY, "{sv}", &dict))
                 return -ENOMEM;
         /* stream = true is the default: an empty dictionary says it. */
         if (!stream) {
@@ -77,6 +74,28 @@ int api_submit_send(Client *c, const char *code, bool stream, DBusPendingCall **
                         return -ENOMEM;
         }
         if (!dbus_message_iter_close_container(&iter, &dict))
+                return -ENOMEM;
+        return 0;
+}
+
+int api_submit_send(Client *c, const char *code, bool stream, DBusPendingCall **pending)
+{
+        _cleanup_(dbus_message_unrefp) DBusMessage *m = method(c, "Submit");
+
+        if (!m || !dbus_message_append_args(m, DBUS_TYPE_STRING, &code, DBUS_TYPE_INVALID) ||
+            append_submit_options(m, stream) < 0)
+                return -ENOMEM;
+        return client_send_with_reply(c, m, pending);
+}
+
+int api_submit_file_send(Client *c, const char *path, char **argv, int n,
+                         DBusPendingCall **pending)
+{
+        _cleanup_(dbus_message_unrefp) DBusMessage *m = method(c, "SubmitFile");
+
+        if (!m || !dbus_message_append_args(m, DBUS_TYPE_STRING, &path, DBUS_TYPE_ARRAY,
+                                            DBUS_TYPE_STRING, &argv, n, DBUS_TYPE_INVALID) ||
+            append_submit_options(m, true) < 0)
                 return -ENOMEM;
         return client_send_with_reply(c, m, pending);
 }

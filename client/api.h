@@ -33,6 +33,9 @@ DBusMessage *api_run_file_message(Client *c, const char *path, char **argv, int 
 
 /* Submit(code, {stream}) sent, its reply collected later with api_submit_reply(). */
 int api_submit_send(Client *c, const char *code, bool stream, DBusPendingCall **pending);
+/* SubmitFile(path, argv, {}) sent; its reply (the id) too comes through api_submit_reply(). */
+int api_submit_file_send(Client *c, const char *path, char **argv, int n,
+                         DBusPendingCall **pending);
 int api_submit_reply(Client *c, DBusPendingCall *pending, uint64_t *id, char **sender,
                      DBusError *error);
 

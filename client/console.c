@@ -2,7 +2,7 @@
 /*
  * guiloopctl console: the threaded shell over D-Bus.  IPython's prompts,
  * libedit for editing and history, Enter decided by IsComplete, Tab through
- * Complete (complete.c), NAME? through Inspect, %run through RunFile, output
+ * Complete (complete.c), NAME? through Inspect, %run through SubmitFile, output
  * live (live.c).  One poll() loop: while the line is edited, libedit reads
  * its characters through console_getc(), which also serves the bus (so
  * background output shows above the prompt) and Ctrl-C.

@@ -43,10 +43,6 @@ void live_forget(Live *l)
         l->owner = NULL;
         free(l->result);
         l->result = NULL;
-        for (int i = 0; i < 2; i++) {
-                free(l->printed[i].s);
-                l->printed[i] = (Text){ 0 };
-        }
 }
 
 int live_set_daemon(Live *l, const char *unique)
@@ -65,7 +61,6 @@ void live_done(Live *l)
 {
         live_forget(l);
         live_set_daemon(l, NULL);
-        l->runner = client_free(l->runner);
 }
 
 int text_append(Text *t, const char *s, size_t n)
@@ -180,8 +175,6 @@ static void on_output(Live *l, uint64_t id, const char *stream_name, const char 
 
         if (own) {
                 l->own_printed = true;
-                if (l->keep_printed)
-                        (void)text_append(&l->printed[stream], text, strlen(text));
                 print_other(l, id, stream, text, true);
         } else if (l->monitor || (id == 0 && l->show_background)) {
                 print_other(l, id, stream, text, false);
@@ -397,9 +390,4 @@ static int wait_on(Live *l, Client *caller, DBusPendingCall *pending, int sigfd)
 int live_wait(Live *l, DBusPendingCall *pending, int sigfd)
 {
         return wait_on(l, NULL, pending, sigfd);
-}
-
-int live_wait_runner(Live *l, DBusPendingCall *pending, int sigfd)
-{
-        return wait_on(l, l->runner, pending, sigfd);
 }

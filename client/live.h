@@ -34,16 +34,11 @@ int text_append(Text *t, const char *s, size_t n);
 
 typedef struct Live {
         Client *c;
-        /* A second connection for RunFile: the daemon sends a subscribed
-         * RunFile caller its output once, in the reply, so the Output that
-         * run shows live must reach another connection, c. */
-        Client *runner;
         LiveSink sink;
         bool show_background; /* print execution 0 */
         bool monitor;         /* print everything, prefixed */
-        bool keep_printed;    /* remember own output (run compares it with the reply) */
         bool subscribed;      /* Subscribe() answered, for this daemon */
-        bool no_subscribe, no_submit; /* an older daemon: it has no such method */
+        bool no_subscribe, no_submit, no_submit_file; /* an older daemon: no such method */
 
         /* Submit sent, id not known yet: signals of other ids wait in held. */
         bool holding;
@@ -56,7 +51,6 @@ typedef struct Live {
         bool finished, success, gone;
         bool cancel_sent, own_printed;
         char *result;
-        Text printed[2]; /* own stdout, stderr as printed (keep_printed) */
 
         /* The daemon's name lost or got an owner (NameOwnerChanged). */
         bool owner_lost, owner_new;
@@ -100,8 +94,6 @@ enum {
  * for own (Interrupt when own is 0), saying so on stderr; the third stops
  * waiting.  Returns LIVE_*, or a negative errno. */
 int live_wait(Live *l, DBusPendingCall *pending, int sigfd);
-/* The same for a pending reply on the runner connection. */
-int live_wait_runner(Live *l, DBusPendingCall *pending, int sigfd);
 
 /* SIGINT blocked and readable from a signalfd; a negative errno. */
 int live_sigint_fd(void);

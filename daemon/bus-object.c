@@ -499,29 +499,94 @@ static int on_execute(void *data, Call *c)
         return r ? r : BUS_DEFERRED;
 }
 
+/* RunFile's and SubmitFile's execution: an absolute, readable path. */
+static int new_file_execution(BusObject *o, Call *c, const char *what, const char *path,
+                              char **argv, int argc, Execution **out)
+{
+        _cleanup_(execution_freep) Execution *e = NULL;
+        int r;
+
+        if (path[0] != '/')
+                return call_fail(c, BUS_E_INVALID_ARGS, "%s: path must be absolute: %s", what,
+                                 path);
+        if (access(path, R_OK) < 0)
+                return call_fail(c, BUS_E_FILE_NOT_FOUND, "%s: %s", path, strerror(errno));
+        r = execution_new(&e, EXECUTION_FILE, o->s.config->max_output);
+        if (r == 0)
+                r = execution_set_file(e, path, (const char *const *)argv, (size_t)argc);
+        if (r == 0)
+                *out = steal_pointer(&e);
+        return r;
+}
+
 static int on_run_file(void *data, Call *c)
 {
         BusObject *o = data;
-        _cleanup_(execution_freep) Execution *e = NULL;
+        Execution *e = NULL;
         char **argv = NULL;
         const char *path;
         int argc = 0, r;
 
         dbus_message_get_args(c->msg, NULL, DBUS_TYPE_STRING, &path, DBUS_TYPE_ARRAY,
                               DBUS_TYPE_STRING, &argv, &argc, DBUS_TYPE_INVALID);
-        if (path[0] != '/')
-                r = call_fail(c, BUS_E_INVALID_ARGS, "RunFile: path must be absolute: %s", path);
-        else if (access(path, R_OK) < 0)
-                r = call_fail(c, BUS_E_FILE_NOT_FOUND, "%s: %s", path, strerror(errno));
-        else
-                r = execution_new(&e, EXECUTION_FILE, o->s.config->max_output);
-        if (r == 0)
-                r = execution_set_file(e, path, (const char *const *)argv, (size_t)argc);
+        r = new_file_execution(o, c, "RunFile", path, argv, argc, &e);
         dbus_free_string_array(argv);
         if (r != 0)
                 return r;
-        r = submit(o, c, steal_pointer(&e), ORIGIN_RUN_FILE, false, -1, NULL);
+        r = submit(o, c, e, ORIGIN_RUN_FILE, false, -1, NULL);
         return r ? r : BUS_DEFERRED;
+}
+
+/* Submit's and SubmitFile's options (a{sv} at dict): timeout, stream. */
+static int submit_options(Call *c, DBusMessageIter *dict, const char *what, dbus_bool_t *stream,
+                          double *timeout)
+{
+        for (; dbus_message_iter_get_arg_type(dict) == DBUS_TYPE_DICT_ENTRY;
+             dbus_message_iter_next(dict)) {
+                DBusMessageIter entry, variant;
+                const char *key;
+                int type;
+
+                dbus_message_iter_recurse(dict, &entry);
+                dbus_message_iter_get_basic(&entry, &key);
+                dbus_message_iter_next(&entry);
+                dbus_message_iter_recurse(&entry, &variant);
+                type = dbus_message_iter_get_arg_type(&variant);
+                if (strcmp(key, "timeout") == 0 && type == DBUS_TYPE_DOUBLE) {
+                        dbus_message_iter_get_basic(&variant, timeout);
+                        if (!(*timeout >= 0) || *timeout > 1e9)
+                                return call_fail(c, BUS_E_INVALID_ARGS,
+                                                 "%s: timeout must be seconds >= 0, got %g",
+                                                 what, *timeout);
+                } else if (strcmp(key, "stream") == 0 && type == DBUS_TYPE_BOOLEAN) {
+                        dbus_message_iter_get_basic(&variant, stream);
+                } else if (strcmp(key, "timeout") == 0 || strcmp(key, "stream") == 0) {
+                        return call_fail(c, BUS_E_INVALID_ARGS,
+                                         "%s: option %s must be of type %s, got %c", what, key,
+                                         strcmp(key, "timeout") == 0 ? "d" : "b", (char)type);
+                } else {
+                        return call_fail(c, BUS_E_INVALID_ARGS,
+                                         "%s: unknown option %s (known: timeout, stream)", what,
+                                         key);
+                }
+        }
+        return 0;
+}
+
+/* e queued as Submit queues it; the reply is its id. */
+static int submit_and_reply_id(BusObject *o, Call *c, Execution *e, dbus_bool_t stream,
+                               double timeout)
+{
+        dbus_uint64_t id;
+        uint64_t got;
+        int r;
+
+        r = submit(o, c, e, ORIGIN_SUBMIT, stream, timeout, &got);
+        if (r)
+                return r;
+        id = got;
+        return dbus_message_append_args(c->reply, DBUS_TYPE_UINT64, &id, DBUS_TYPE_INVALID) ?
+                       0 : -ENOMEM;
 }
 
 static int on_submit(void *data, Call *c)
@@ -531,52 +596,58 @@ static int on_submit(void *data, Call *c)
         Execution *e = NULL;
         dbus_bool_t stream = TRUE;
         double timeout = -1;
-        dbus_uint64_t id = 0;
         const char *code;
-        uint64_t got;
         int r;
 
         dbus_message_iter_init(c->msg, &iter);
         dbus_message_iter_get_basic(&iter, &code);
         dbus_message_iter_next(&iter);
         dbus_message_iter_recurse(&iter, &dict);
-        for (; dbus_message_iter_get_arg_type(&dict) == DBUS_TYPE_DICT_ENTRY;
-             dbus_message_iter_next(&dict)) {
-                DBusMessageIter entry, variant;
-                const char *key;
-                int type;
-
-                dbus_message_iter_recurse(&dict, &entry);
-                dbus_message_iter_get_basic(&entry, &key);
-                dbus_message_iter_next(&entry);
-                dbus_message_iter_recurse(&entry, &variant);
-                type = dbus_message_iter_get_arg_type(&variant);
-                if (strcmp(key, "timeout") == 0 && type == DBUS_TYPE_DOUBLE) {
-                        dbus_message_iter_get_basic(&variant, &timeout);
-                        if (!(timeout >= 0) || timeout > 1e9)
-                                return call_fail(c, BUS_E_INVALID_ARGS,
-                                                 "Submit: timeout must be seconds >= 0, got %g",
-                                                 timeout);
-                } else if (strcmp(key, "stream") == 0 && type == DBUS_TYPE_BOOLEAN) {
-                        dbus_message_iter_get_basic(&variant, &stream);
-                } else if (strcmp(key, "timeout") == 0 || strcmp(key, "stream") == 0) {
-                        return call_fail(c, BUS_E_INVALID_ARGS,
-                                         "Submit: option %s must be of type %s, got %c", key,
-                                         strcmp(key, "timeout") == 0 ? "d" : "b", (char)type);
-                } else {
-                        return call_fail(c, BUS_E_INVALID_ARGS,
-                                         "Submit: unknown option %s (known: timeout, stream)", key);
-                }
-        }
+        r = submit_options(c, &dict, "Submit", &stream, &timeout);
+        if (r != 0)
+                return r;
         r = new_code_execution(o, code, &e);
         if (r < 0)
                 return r;
-        r = submit(o, c, e, ORIGIN_SUBMIT, stream, timeout, &got);
-        if (r)
+        return submit_and_reply_id(o, c, e, stream, timeout);
+}
+
+/*
+ * SubmitFile(path, argv, options): RunFile as Submit runs code -- the id at
+ * once, Output and Finished to the caller, Wait.  Beyond DESIGN.md's table:
+ * without it a client cannot tell RunFile's Output from another's, nor
+ * Cancel it (guiloopctl run, the console's %run).
+ */
+static int on_submit_file(void *data, Call *c)
+{
+        BusObject *o = data;
+        DBusMessageIter iter, array, dict;
+        _cleanup_(freep) char **argv = NULL;
+        Execution *e = NULL;
+        dbus_bool_t stream = TRUE;
+        double timeout = -1;
+        const char *path;
+        int argc = 0, r;
+
+        dbus_message_iter_init(c->msg, &iter);
+        dbus_message_iter_get_basic(&iter, &path);
+        dbus_message_iter_next(&iter);
+        argc = dbus_message_iter_get_element_count(&iter);
+        argv = calloc((size_t)argc + 1, sizeof(*argv));
+        if (!argv)
+                return -ENOMEM;
+        dbus_message_iter_recurse(&iter, &array);
+        for (int i = 0; i < argc; i++, dbus_message_iter_next(&array))
+                dbus_message_iter_get_basic(&array, &argv[i]); /* the message's strings */
+        dbus_message_iter_next(&iter);
+        dbus_message_iter_recurse(&iter, &dict);
+        r = submit_options(c, &dict, "SubmitFile", &stream, &timeout);
+        if (r != 0)
                 return r;
-        id = got;
-        return dbus_message_append_args(c->reply, DBUS_TYPE_UINT64, &id, DBUS_TYPE_INVALID) ?
-                       0 : -ENOMEM;
+        r = new_file_execution(o, c, "SubmitFile", path, argv, argc, &e);
+        if (r != 0)
+                return r;
+        return submit_and_reply_id(o, c, e, stream, timeout);
 }
 
 static uint64_t arg_id(Call *c)
@@ -834,6 +905,7 @@ static const Method methods[] = {
         { GUILOOP_INTERFACE, "Interrupt", "", on_interrupt, CHECK },
         { GUILOOP_INTERFACE, "Shutdown", "", on_shutdown, CHECK },
         { GUILOOP_INTERFACE, "Submit", "sa{sv}", on_submit, CHECK },
+        { GUILOOP_INTERFACE, "SubmitFile", "sasa{sv}", on_submit_file, CHECK },
         { GUILOOP_INTERFACE, "Wait", "t", on_wait, CHECK },
         { GUILOOP_INTERFACE, "Cancel", "t", on_cancel, CHECK },
         { GUILOOP_INTERFACE, "Subscribe", "", on_subscribe, CHECK },

@@ -195,5 +195,19 @@ def _patch_matplotlib(backend):
     cls.start_event_loop = start_event_loop
 
 
+
+
+def _pin_gtk3(gi):
+    """wxGTK is GTK 3: PyGObject would load the newest Gtk typelib (4.0 once
+    it is installed) for `from gi.repository import Gtk`, and GTK 3 and
+    GTK 4 cannot share one process."""
+    for namespace in ("Gtk", "Gdk"):
+        try:
+            gi.require_version(namespace, "3.0")
+        except ValueError:
+            pass  # the code chose a version before: its own error follows
+
+
+after_import("gi", _pin_gtk3)
 after_import("wx", _patch)
 after_import("matplotlib.backends.backend_wx", _patch_matplotlib)

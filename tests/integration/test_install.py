@@ -315,7 +315,7 @@ def test_installed_interface_matches_introspect(staged, daemon):
     assert mine == theirs
     # Sanity: the comparison sees the whole interface.
     assert set(mine["methods"]) == {"Execute", "RunFile", "Interrupt", "Shutdown", "Submit",
-                                    "Wait", "Cancel", "Complete", "IsComplete", "Inspect",
+                                    "SubmitFile", "Wait", "Cancel", "Complete", "IsComplete", "Inspect",
                                     "Subscribe", "Unsubscribe", "Stacks"}
     assert set(mine["properties"]) == {"Version", "Toolkit", "TkGuest", "PythonVersion",
                                        "Busy", "QueueLength", "ExecutionCount", "Running",

@@ -256,6 +256,7 @@ def test_busctl_submit_then_wait_30s(daemon, bus_address):
     ("Wait", "", []), ("Cancel", "u", [1]), ("Subscribe", "s", ["x"]),
     ("Unsubscribe", "i", [1]), ("Complete", "s", ["x"]), ("Complete", "ss", ["x", "1"]),
     ("Inspect", "s", ["x"]), ("IsComplete", "si", ["x", 1]), ("Stacks", "s", ["x"]),
+    ("SubmitFile", "sas", ["/x", []]), ("SubmitFile", "sa{sv}", ["/x", {}]),
 ])
 def test_wrong_signatures(daemon, member, sig, args):
     assert daemon.call_error(member, sig, args) == "org.freedesktop.DBus.Error.InvalidArgs"
@@ -293,3 +294,34 @@ def test_subscribed_execute_caller_gets_its_output_once(daemon, listener):
     texts = [a[2] for a in li.signals("Output")]
     assert texts == ["other\n"], "an Execute caller got its own output as signals too"
     assert len(li.signals("Finished")) == 1
+
+
+def test_submit_file_streams_and_waits(daemon, listener, tmp_path):
+    """SubmitFile runs a file as RunFile does, with Submit's id, Output, Finished and Wait."""
+    prog = tmp_path / "prog.py"
+    prog.write_text("import sys, time\nprint('argv', sys.argv[1:], flush=True)\n"
+                    "time.sleep(0.2)\nprint('late', file=sys.stderr)\nmade_by_prog = 5\n")
+    li = listener()
+    eid = li.call("SubmitFile", "sasa{sv}", [str(prog), ["one", "two"], {}])
+    assert isinstance(eid, int) and eid >= 1
+    fin = li.wait_finished(eid)
+    assert fin == (eid, True, "", "", "")
+    assert li.output(eid) == "argv ['one', 'two']\n"
+    assert li.output(eid, "stderr") == "late\n"
+    assert daemon.call("Wait", "t", [eid]) == (True, "", "argv ['one', 'two']\n", "late\n")
+    # As RunFile: its names land in the interactive namespace.
+    assert daemon.ok("made_by_prog") == "5"
+
+
+def test_submit_file_errors(daemon, tmp_path):
+    none = dbus.Dictionary({}, signature="sv")
+    assert daemon.call_error("SubmitFile", "sasa{sv}", ["rel.py", [], none]) == \
+        DBUS_ERR + "InvalidArgs"
+    assert daemon.call_error("SubmitFile", "sasa{sv}", [str(tmp_path / "no.py"), [], none]) == \
+        ERR + "FileNotFound"
+    prog = tmp_path / "p.py"
+    prog.write_text("pass\n")
+    bad = dbus.Dictionary({"nope": dbus.Boolean(True, variant_level=1)}, signature="sv")
+    assert daemon.call_error("SubmitFile", "sasa{sv}", [str(prog), [], bad]) == \
+        DBUS_ERR + "InvalidArgs"
+    assert daemon.ok("'still fine'") == "'still fine'"

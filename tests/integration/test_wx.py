@@ -283,3 +283,9 @@ def test_wx_used_by_the_startup_file(start_daemon, tmp_path, startup):
     d.ok(TICKER)
     assert_ticking(d)
     assert_clean_stop(d, d.stop(), "SIGTERM")
+
+
+def test_pygobject_gets_gtk3_beside_wx(daemon):
+    """wxGTK is GTK 3: `from gi.repository import Gtk` must not load GTK 4's typelib."""
+    assert daemon.ok("import wx\nimport gi\nfrom gi.repository import Gtk\n"
+                     "Gtk.get_major_version()") == "3"

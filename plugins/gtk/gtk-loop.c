@@ -186,8 +186,15 @@ static int loop_new(const GuiloopHost *host, GuiloopLoop **out, const GuiloopLoo
          * 89 to 156 MiB and 5 more threads, against 30 and 36 MiB without GL
          * (measured, GTK 4.8 on Xvfb), as Qt's xcb GL integration did.  A
          * user who sets GDK_DEBUG (even empty) keeps GTK's own choice.
+         * Without GL, GSK still tried its GL renderer first and printed
+         * "Gsk-Message: Failed to realize renderer of type 'GskGLRenderer'"
+         * into the first window's execution (fd 2 is captured): the cairo
+         * renderer is asked for directly, unless GSK_RENDERER says otherwise.
          */
-        g_setenv("GDK_DEBUG", "gl-disable", FALSE);
+        if (!g_getenv("GDK_DEBUG")) {
+                g_setenv("GDK_DEBUG", "gl-disable", FALSE);
+                g_setenv("GSK_RENDERER", "cairo", FALSE);
+        }
         if (!gtk_init_check()) {
 #else
         if (!gtk_init_check(NULL, NULL)) {

@@ -198,7 +198,8 @@ def make_env(home, tmp_path, request):
             "XDG_CONFIG_HOME": str(home / ".config"),
             "XDG_RUNTIME_DIR": str(runtime),
             "LANG": "C.UTF-8",
-            "NO_AT_BRIDGE": "1",
+            "NO_AT_BRIDGE": "1",   # GTK 3: no accessibility bus on the private bus
+            "GTK_A11Y": "none",    # GTK 4: the same
             "GSETTINGS_BACKEND": "memory",
         }
         for k in PASSTHROUGH:

@@ -36,7 +36,16 @@ widget = tkinter.Label(root, text="start")
 def set_text(s): widget.configure(text=s)
 def get_text(): return widget.cget("text")
 """,
+    "gtk4": """\
+import gi
+gi.require_version("Gtk", "4.0")
+from gi.repository import Gtk
+widget = Gtk.Label(label="start")
+def set_text(s): widget.set_text(s)
+def get_text(): return widget.get_text()
+""",
 }
+WIDGETS["qt6"] = WIDGETS["qt"].replace("PyQt5", "PyQt6")
 
 
 def test_module_attributes(daemon, toolkit):
@@ -239,6 +248,8 @@ root.after(5000, lambda: done.set(1))
 root.wait_variable(done)
 """,
 }
+NESTED["gtk4"] = NESTED["gtk"]
+NESTED["qt6"] = NESTED["qt"].replace("PyQt5", "PyQt6").replace("ml.exec_()", "ml.exec()")
 
 
 def test_call_in_gui_runs_inside_a_nested_loop(daemon, toolkit):

@@ -113,6 +113,8 @@ TIMER = {
     "qt": "from PyQt5.QtCore import QTimer\nQTimer.singleShot(10, cb)",
     "wx": "import wx\nwx.CallLater(10, cb)",
     "tk": "import tkinter\nroot = tkinter.Tk()\nroot.after(10, cb)",
+    "gtk4": "from gi.repository import GLib\nGLib.timeout_add(10, lambda: cb() and False)",
+    "qt6": "from PyQt6.QtCore import QTimer\nQTimer.singleShot(10, cb)",
 }
 
 

@@ -7,7 +7,8 @@ import pytest
 
 from helpers import find_window, poll, xdotool
 
-BACKENDS = {"gtk": "gtk3agg", "qt": "qtagg", "wx": "wxagg", "tk": "tkagg"}
+BACKENDS = {"gtk": "gtk3agg", "gtk4": "gtk4agg", "qt": "qtagg", "qt6": "qtagg",
+            "wx": "wxagg", "tk": "tkagg"}
 
 
 def test_plot_maps_a_window_with_no_set_up(daemon, toolkit, xvfb):

@@ -264,6 +264,12 @@ WARNINGS = {
     "tk": ("import tkinter\nroot = tkinter.Tk()\nroot.withdraw()\n"
            "root.tk.call('after', 0, 'guiloop_no_such_command')\nroot.update()",
            ['invalid command name "guiloop_no_such_command"', '("after" script)']),
+    "gtk4": ("import gi\ngi.require_version('Gtk', '4.0')\nfrom gi.repository import Gtk\n"
+             "Gtk.Grid().attach(Gtk.Label(), 0, 0, 0, 0)",
+             ["Gtk-CRITICAL **", "gtk_grid_attach: assertion 'width > 0' failed"]),
+    "qt6": ("from PyQt6 import QtCore\nQtCore.QObject().startTimer(-1)\n"
+            "QtCore.qWarning('guiloop-qwarning')",
+            ["QObject::startTimer: Timers cannot have negative intervals", "guiloop-qwarning"]),
 }
 
 
@@ -294,6 +300,12 @@ BACKGROUND_WARNINGS = {
     "tk": ("import tkinter\nroot = tkinter.Tk()\nroot.withdraw()\n"
            "root.tk.call('after', 50, 'guiloop_bg_no_such')",
            'invalid command name "guiloop_bg_no_such"', '("after" script)'),
+    "gtk4": ("import gi\ngi.require_version('Gtk', '4.0')\nfrom gi.repository import GLib, Gtk\n"
+             "GLib.timeout_add(50, lambda: Gtk.Grid().attach(Gtk.Label(), 0, 0, 0, 0))",
+             "Gtk-CRITICAL **", "gtk_grid_attach: assertion 'width > 0' failed"),
+    "qt6": ("from PyQt6 import QtCore\n"
+            "QtCore.QTimer.singleShot(50, lambda: QtCore.QObject().startTimer(-1))",
+            "QObject::startTimer", "Timers cannot have negative intervals"),
 }
 
 
@@ -348,7 +360,19 @@ button = wx.Button(bwin, label="Click me")
 button.Bind(wx.EVT_BUTTON, lambda event: handler())
 bwin.Show()
 """,
+    "gtk4": """\
+import gi
+gi.require_version("Gtk", "4.0")
+from gi.repository import Gtk
+bwin = Gtk.Window(title={title!r})
+button = Gtk.Button(label="Click me")
+button.connect("clicked", lambda b: handler())
+bwin.set_child(button)
+bwin.set_default_size(200, 100)
+bwin.present()
+""",
 }
+BUTTONS["qt6"] = BUTTONS["qt"].replace("PyQt5", "PyQt6")
 
 HANDLER = """\
 def handler():
@@ -377,7 +401,7 @@ def test_clicked_handler_prints_and_raises_as_background_output(daemon, toolkit,
     assert daemon.alive()
     # Background output went nowhere else.
     assert daemon.execute("print('after-click')")[2] == "after-click\n"
-    daemon.ok("bwin.destroy()" if toolkit in ("gtk", "tk") else
+    daemon.ok("bwin.destroy()" if toolkit in ("gtk", "gtk4", "tk") else
               "bwin.close()" if toolkit == "qt" else "bwin.Destroy()")
 
 

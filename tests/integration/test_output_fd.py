@@ -402,7 +402,7 @@ def test_clicked_handler_prints_and_raises_as_background_output(daemon, toolkit,
     # Background output went nowhere else.
     assert daemon.execute("print('after-click')")[2] == "after-click\n"
     daemon.ok("bwin.destroy()" if toolkit in ("gtk", "gtk4", "tk") else
-              "bwin.close()" if toolkit == "qt" else "bwin.Destroy()")
+              "bwin.close()" if toolkit in ("qt", "qt6") else "bwin.Destroy()")
 
 
 @pytest.mark.core

@@ -94,19 +94,27 @@ def _remember_source(filename, code):
         _source_bytes -= old_cost
 
 
-def _own_frame(frame):
+def _own_file(name):
     """boot.py's, and those of guiloop's embedded modules ("<guiloop NAME.py>")."""
-    name = frame.f_code.co_filename
     return name == _format.__code__.co_filename or (name.startswith("<guiloop ")
                                                      and name.endswith(".py>"))
 
 
+def _own_frame(frame):
+    return _own_file(frame.f_code.co_filename)
+
+
 def _format(exc):
-    """The traceback as Python prints it, without guiloop's own frames."""
+    """The traceback as Python prints it, without guiloop's own frames: those
+    that ran the code (first) and the interrupt handler that raised
+    KeyboardInterrupt in it (last), as a terminal shows the user's line last."""
     tb = exc.__traceback__
     while tb is not None and _own_frame(tb.tb_frame):
         tb = tb.tb_next
-    return "".join(traceback.format_exception(type(exc), exc, tb))
+    te = traceback.TracebackException(type(exc), exc, tb, compact=True)
+    while len(te.stack) > 1 and _own_file(te.stack[-1].filename):
+        te.stack.pop()
+    return "".join(te.format())
 
 
 # Top-level await, async for, async with (issue 13): such code runs as a

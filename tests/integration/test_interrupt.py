@@ -19,6 +19,9 @@ def assert_interrupted(reply):
     success, result, out, err = reply
     assert not success, reply
     assert err.endswith("KeyboardInterrupt\n"), err
+    # As a terminal shows it: the user's code is the last frame, not the
+    # daemon's interrupt handler.
+    assert "<guiloop boot.py>" not in err and "in sigint" not in err, err
 
 
 @pytest.mark.parametrize("code", BLOCKING.values(), ids=BLOCKING.keys())

@@ -148,25 +148,7 @@ class Gen:
 
 def split_types(sig):
     """Complete types of a signature: 'sa{sv}(ii)' -> ['s', 'a{sv}', '(ii)']."""
-    out, i = [], 0
-    while i < len(sig):
-        j = i
-        while sig[j] == "a":
-            j += 1
-        if sig[j] in "({":
-            depth, k = 0, j
-            while True:
-                depth += sig[k] in "({"
-                depth -= sig[k] in ")}"
-                k += 1
-                if depth == 0:
-                    break
-            j = k
-        else:
-            j += 1
-        out.append(sig[i:j])
-        i = j
-    return out
+    return GLib.Variant.split_signature(f"({sig})")
 
 
 def describe(msg):

@@ -58,8 +58,8 @@ class Listener:
     def call(self, method, signature="", args=(), timeout=60.0, iface=IFACE):
         params = None
         if signature:
-            params = GLib.Variant.new_tuple(*[_variant(s, a) for s, a in
-                                              zip(_split(signature), args)])
+            types = GLib.Variant.split_signature(f"({signature})")
+            params = GLib.Variant.new_tuple(*[_variant(s, a) for s, a in zip(types, args)])
         try:
             r = self.conn.call_sync(self.name, OBJECT_PATH, iface, method, params, None,
                                     Gio.DBusCallFlags.NONE, int(timeout * 1000), None)
@@ -101,29 +101,6 @@ class Listener:
 
     def close(self):
         self.conn.close_sync(None)
-
-
-def _split(signature):
-    """'sa{sv}t' -> ['s', 'a{sv}', 't'] (complete types)."""
-    out, i = [], 0
-    while i < len(signature):
-        j = i
-        while signature[j] == "a":
-            j += 1
-        if signature[j] in "({":
-            depth, k = 0, j
-            while True:
-                depth += signature[k] in "({"
-                depth -= signature[k] in ")}"
-                k += 1
-                if depth == 0:
-                    break
-            j = k
-        else:
-            j += 1
-        out.append(signature[i:j])
-        i = j
-    return out
 
 
 def submit(target, code, **options):

@@ -135,11 +135,18 @@ def test_os_write_flood_is_bounded_and_answered(daemon):
 
 @pytest.mark.core
 def test_a_child_that_outlives_its_execution_is_background_output(daemon, outputs):
+    # The execution ends only once the child has written its first line: that
+    # line is the execution's own, however slowly the child starts.
     success, _, out, err = daemon.execute(
-        "import subprocess\n"
-        "late = subprocess.Popen(['sh', '-c', 'echo early-x1; sleep 0.6; echo late-x1'])\n")
+        "import os, subprocess, tempfile, time\n"
+        "flag = tempfile.mktemp()\n"
+        "late = subprocess.Popen(['sh', '-c', 'echo early-x1; : > \"$0\"; sleep 1.5; echo late-x1',"
+        " flag])\n"
+        "while not os.path.exists(flag):\n"
+        "    time.sleep(0.01)\n"
+        "os.unlink(flag)\n")
     assert success, err
-    assert out == "early-x1\n" or out == "", out
+    assert out == "early-x1\n", out
     # The next execution runs while the child still sleeps: nothing of it is its own.
     success, _, out2, _ = daemon.execute("print('second-x1')")
     assert out2 == "second-x1\n"

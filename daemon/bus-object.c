@@ -278,9 +278,25 @@ static void __attribute__((noreturn)) force_exit(BusObject *o)
 {
         process_events(o);
         if (o->running_execution) {
+                _cleanup_(freep) char *dump = NULL;
+
                 log_warning("execution %" PRIu64 " still runs %g s after shutdown began; "
                             "exiting without finalizing Python", o->running_execution->id,
                             o->s.config->shutdown_grace);
+                /* Where it is stuck: what Stacks would have answered. */
+                pthread_mutex_lock(&o->python_lock);
+                if (!o->python_gone)
+                        dump = stacks_dump(o->s.gui_thread,
+                                           o->s.assist ? assist_thread_id(o->s.assist) : 0);
+                pthread_mutex_unlock(&o->python_lock);
+                /* One log line per line of the dump, as faulthandler writes it. */
+                for (char *line = dump, *next; line && *line; line = next) {
+                        next = strchr(line, '\n');
+                        if (next)
+                                *next++ = '\0';
+                        if (*line)
+                                log_warning("%s", line);
+                }
                 results_abandon(o->results, o->running_execution->id,
                                 "guiloopd stopped before the execution finished");
         } else {

@@ -95,6 +95,11 @@ def test_shutdown_grace_with_code_that_ignores_interrupts(start_daemon):
     assert queued.error_name(10) == ERR + "ShuttingDown"
     name = stubborn.error_name(10)
     assert name not in BUS_MADE, f"the stubborn caller got no reply from the daemon: {name}"
+    # The log says where the stubborn code was when the daemon gave up on it.
+    log = d.log()
+    assert "still runs 1 s after shutdown began" in log, log
+    assert "(GUI thread) (most recent call last):" in log, log
+    assert 'File "<guiloop-1>", line 4, in <module>' in log, log
 
 
 def test_sigterm_with_running_execution(daemon):

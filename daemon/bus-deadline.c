@@ -9,8 +9,28 @@ void deadlines_started(Deadlines *d, uint64_t id, uint64_t started, double timeo
         d->timeout_due = timeout > 0 ? started + usec_from_seconds(timeout) : 0;
 }
 
+#define RETRY_FIRST_USEC 10000u
+#define RETRY_MAX_USEC 1000000u
+
+void deadlines_interrupted(Deadlines *d, uint64_t id, uint64_t now, bool retry)
+{
+        if (!id)
+                return;
+        if (!retry || d->retry_id != id)
+                d->retry_step = RETRY_FIRST_USEC;
+        else if (d->retry_step < RETRY_MAX_USEC)
+                d->retry_step = d->retry_step * 2 < RETRY_MAX_USEC ? d->retry_step * 2 :
+                                                                      RETRY_MAX_USEC;
+        d->retry_id = id;
+        d->retry_due = now + d->retry_step;
+}
+
 void deadlines_finished(Deadlines *d, uint64_t id)
 {
+        if (d->retry_id == id) {
+                d->retry_id = 0;
+                d->retry_due = 0;
+        }
         if (d->timeout_id == id) {
                 d->timeout_id = 0;
                 d->timeout_due = 0;
@@ -36,6 +56,8 @@ uint64_t deadlines_next(const Deadlines *d)
                 due = d->timeout_due;
         if (d->grace_due && d->grace_due < due)
                 due = d->grace_due;
+        if (d->retry_due && d->retry_due < due)
+                due = d->retry_due;
         return due;
 }
 
@@ -45,6 +67,11 @@ DeadlineAction deadlines_check(Deadlines *d, uint64_t now, bool running, uint64_
                 *id = d->timeout_id;
                 d->timeout_due = 0;
                 return DEADLINE_INTERRUPT;
+        }
+        if (d->retry_due && d->retry_due <= now) {
+                *id = d->retry_id;
+                d->retry_due = 0;
+                return DEADLINE_REINTERRUPT;
         }
         if (d->grace_due && d->grace_due <= now) {
                 /*

@@ -16,17 +16,26 @@ typedef struct Deadlines {
         uint64_t grace_due;   /* 0: not shutting down */
         bool shutting_down;
         bool grace_final;     /* the second period, for Python's finalization */
+        uint64_t retry_id;    /* the execution whose interrupt is sent again at retry_due */
+        uint64_t retry_due;   /* 0: none */
+        uint64_t retry_step;  /* the wait before retry_due, doubled each time */
 } Deadlines;
 
 typedef enum DeadlineAction {
         DEADLINE_NONE,
         DEADLINE_INTERRUPT, /* interrupt *id: it ran past its timeout */
         DEADLINE_EXIT,      /* shutdown_grace is over: stop anyway */
+        DEADLINE_REINTERRUPT, /* *id's interrupt may still be untaken: send it again */
 } DeadlineAction;
 
 /* Execution id started at started; timeout in seconds, 0 = never. */
 void deadlines_started(Deadlines *d, uint64_t id, uint64_t started, double timeout);
 void deadlines_finished(Deadlines *d, uint64_t id);
+/*
+ * Execution id was interrupted at now (again: retry true): its interrupt is
+ * due again after 10 ms, then twice as long each time, at most 1 s apart.
+ */
+void deadlines_interrupted(Deadlines *d, uint64_t id, uint64_t now, bool retry);
 /* Shutdown begins at now; false when it had begun already. */
 bool deadlines_shutdown(Deadlines *d, uint64_t now);
 /* The earliest due time, UINT64_MAX when none. */

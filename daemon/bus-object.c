@@ -251,6 +251,24 @@ static void send_background(BusObject *o)
         }
 }
 
+/* ---- interrupts ---- */
+
+/* After any interrupt: until Python's handler takes it, it is sent again. */
+static void watch_interrupt(BusObject *o)
+{
+        deadlines_interrupted(&o->deadlines, executor_interrupt_untaken(o->s.executor),
+                              now_usec(), false);
+}
+
+static bool interrupt(BusObject *o, uint64_t id)
+{
+        bool interrupted = executor_interrupt(o->s.executor, id);
+
+        if (interrupted)
+                watch_interrupt(o);
+        return interrupted;
+}
+
 /* ---- shutdown ---- */
 
 static void begin_shutdown(BusObject *o, const char *why)
@@ -259,6 +277,7 @@ static void begin_shutdown(BusObject *o, const char *why)
                 return;
         log_info("shutting down (%s)", why);
         executor_shutdown(o->s.executor);
+        watch_interrupt(o);
         o->s.services.quit(o->s.services.data);
 }
 
@@ -315,9 +334,12 @@ static void check_deadlines(BusObject *o, bool stopping)
         while ((a = deadlines_check(&o->deadlines, now, o->running_execution != NULL, &id)) !=
                DEADLINE_NONE) {
                 if (a == DEADLINE_INTERRUPT) {
-                        if (executor_interrupt(o->s.executor, id))
+                        if (interrupt(o, id))
                                 log_warning("execution %" PRIu64 " ran past its timeout: interrupted",
                                             id);
+                } else if (a == DEADLINE_REINTERRUPT) {
+                        if (executor_interrupt_again(o->s.executor, id))
+                                deadlines_interrupted(&o->deadlines, id, now, true);
                 } else if (!stopping) {
                         force_exit(o);
                 }
@@ -332,7 +354,7 @@ static void handle_signals(BusObject *o)
                 begin_shutdown(o, "SIGTERM");
         if (sigs & SIGNALS_INT) {
                 /* Like IPython: Ctrl-C stops what runs, or the daemon when nothing does. */
-                if (executor_interrupt(o->s.executor, 0))
+                if (interrupt(o, 0))
                         log_info("SIGINT: interrupting the running execution");
                 else
                         begin_shutdown(o, "SIGINT");
@@ -702,7 +724,7 @@ static int on_cancel(void *data, Call *c)
                 return unknown_execution(c, id);
         if (executor_cancel(o->s.executor, id, EXECUTION_E_CANCELLED))
                 cancelled = TRUE;
-        else if (executor_interrupt(o->s.executor, id))
+        else if (interrupt(o, id))
                 cancelled = TRUE;
         if (cancelled)
                 log_info("execution %" PRIu64 " cancelled by %s", id,
@@ -714,7 +736,7 @@ static int on_cancel(void *data, Call *c)
 static int on_interrupt(void *data, Call *c)
 {
         BusObject *o = data;
-        dbus_bool_t interrupted = executor_interrupt(o->s.executor, 0);
+        dbus_bool_t interrupted = interrupt(o, 0);
 
         if (interrupted)
                 log_info("interrupt requested by %s", dbus_message_get_sender(c->msg));

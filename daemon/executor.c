@@ -213,6 +213,28 @@ uint64_t executor_last_id(Executor *x)
         return id;
 }
 
+uint64_t executor_interrupt_untaken(Executor *x)
+{
+        uint64_t id;
+
+        pthread_mutex_lock(&x->lock);
+        id = x->running && x->interrupt_for == x->running->id ? x->interrupt_for : 0;
+        pthread_mutex_unlock(&x->lock);
+        return id;
+}
+
+bool executor_interrupt_again(Executor *x, uint64_t id)
+{
+        bool again;
+
+        pthread_mutex_lock(&x->lock);
+        again = id && x->running && x->running->id == id && x->interrupt_for == id;
+        if (again)
+                x->ops.interrupt(x->ops.data);
+        pthread_mutex_unlock(&x->lock);
+        return again;
+}
+
 bool executor_interrupt_wanted(Executor *x, bool take)
 {
         bool wanted;

@@ -72,3 +72,12 @@ uint64_t executor_last_id(Executor *x);
  * meant for the running execution?  With take, consumes the request.
  */
 bool executor_interrupt_wanted(Executor *x, bool take);
+/*
+ * The execution whose interrupt Python's handler has not taken yet, 0 when
+ * none.  A signal that lands between Python's last check and a blocking
+ * call (time.sleep, a lock, select) is seen only when that call returns:
+ * executor_interrupt_again() sends it again while it stays untaken.
+ */
+uint64_t executor_interrupt_untaken(Executor *x);
+/* Signal the GUI thread again for id's untaken interrupt; false once taken or over. */
+bool executor_interrupt_again(Executor *x, uint64_t id);

@@ -165,3 +165,25 @@ def test_interrupt_right_as_execution_starts(daemon, tmp_path):
         assert call.error is None, call.error
         assert call.value[0] is False and call.value[-1].endswith("KeyboardInterrupt\n"), \
             (i, call.value)
+
+
+def test_an_interrupt_the_code_did_not_see_is_sent_again(daemon):
+    # A signal that lands after Python's last check and before a blocking
+    # call starts (time.sleep, a lock, select) is seen only when that call
+    # returns: CI once lost a SIGTERM's interrupt that way.  Reproduced here
+    # by a handler that swallows the first signal without taking the
+    # interrupt; the daemon must send it again while it stays untaken.
+    call = daemon.execute_bg(
+        "import signal, time\n"
+        "sig = signal.SIGRTMIN + 5\n"
+        "ours = signal.signal(sig, lambda *a: None)\n"
+        "time.sleep(0.5)\n"
+        "signal.signal(sig, ours)\n"
+        "time.sleep(60)\n")
+    daemon.wait_busy()
+    time.sleep(0.1)  # inside the first sleep, under the swallowing handler
+    t0 = time.monotonic()
+    assert daemon.interrupt() is True
+    assert_interrupted(call.result(10))
+    assert call.t_done - t0 < 3, f"execution ended {call.t_done - t0:.2f} s after Interrupt"
+    assert daemon.execute("1+1") == (True, "2", "", "")

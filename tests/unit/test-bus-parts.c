@@ -241,6 +241,24 @@ static void test_deadlines(void)
            deadlines_next(&d) == 1500000,
            "nothing runs: finalization gets as long again, at least 1 s");
         ok(deadlines_check(&d, 1500000, false, &id) == DEADLINE_EXIT, "then exit anyway");
+
+        d = (Deadlines){ .grace = 5 };
+        deadlines_interrupted(&d, 0, 0, false);
+        ok(deadlines_next(&d) == UINT64_MAX, "no untaken interrupt: nothing to send again");
+        deadlines_interrupted(&d, 7, 1000000, false);
+        ok(deadlines_next(&d) == 1010000, "an untaken interrupt is due again after 10 ms");
+        ok(deadlines_check(&d, 1010000, true, &id) == DEADLINE_REINTERRUPT && id == 7,
+           "then: send it again");
+        ok(deadlines_check(&d, 1010000, true, &id) == DEADLINE_NONE, "once per due time");
+        deadlines_interrupted(&d, 7, 1010000, true);
+        ok(deadlines_next(&d) == 1030000, "each retry waits twice as long");
+        for (int i = 0; i < 20; i++)
+                deadlines_interrupted(&d, 7, 2000000, true);
+        ok(deadlines_next(&d) == 3000000, "at most 1 s apart");
+        deadlines_interrupted(&d, 8, 4000000, false);
+        ok(deadlines_next(&d) == 4010000, "a new interrupt starts at 10 ms again");
+        deadlines_finished(&d, 8);
+        ok(deadlines_next(&d) == UINT64_MAX, "a finished execution's retry goes");
 }
 
 /* ---- executor ---- */

@@ -136,40 +136,31 @@ static void dispatch_all(Client *c)
                 ;
 }
 
-/* One poll() over the watches of every connection and the extra fds, then
- * handle what is ready and dispatch them all. */
-int client_iterate_many(Client **cs, size_t n_clients, struct pollfd *extra, size_t n_extra,
-                        int timeout_ms)
+/* One poll() over the connection's watches and the extra fds, then handle
+ * what is ready and dispatch. */
+int client_iterate(Client *c, struct pollfd *extra, size_t n_extra, int timeout_ms)
 {
-        struct pollfd fds[2 * MAX_WATCHES + 4];
-        DBusWatch *which[2 * MAX_WATCHES];
-        Client *owner[2 * MAX_WATCHES];
+        struct pollfd fds[MAX_WATCHES + 4];
+        DBusWatch *which[MAX_WATCHES];
         size_t n = 0, n_watches;
-        bool connected = false;
 
-        if (n_extra > 4 || n_clients > 2)
+        if (n_extra > 4)
                 return -EINVAL;
-        for (size_t k = 0; k < n_clients; k++) {
-                Client *c = cs[k];
+        for (size_t i = 0; i < c->n_watches; i++) {
+                DBusWatch *w = c->watches[i];
 
-                connected = connected || dbus_connection_get_is_connected(c->conn);
-                for (size_t i = 0; i < c->n_watches; i++) {
-                        DBusWatch *w = c->watches[i];
-
-                        if (!dbus_watch_get_enabled(w))
-                                continue;
-                        fds[n] = (struct pollfd){ .fd = dbus_watch_get_unix_fd(w),
-                                                  .events = dbus_poll_events(w) };
-                        owner[n] = c;
-                        which[n++] = w;
-                }
+                if (!dbus_watch_get_enabled(w))
+                        continue;
+                fds[n] = (struct pollfd){ .fd = dbus_watch_get_unix_fd(w),
+                                          .events = dbus_poll_events(w) };
+                which[n++] = w;
         }
         n_watches = n;
         for (size_t i = 0; i < n_extra; i++) {
                 extra[i].revents = 0;
                 fds[n++] = extra[i];
         }
-        if (n_watches == 0 && (n_extra == 0 || !connected))
+        if (n_watches == 0 && (n_extra == 0 || !dbus_connection_get_is_connected(c->conn)))
                 return -ENOTCONN; /* nothing could ever wake us, or the bus is gone */
 
         if (poll(fds, n, timeout_ms) < 0)
@@ -177,19 +168,13 @@ int client_iterate_many(Client **cs, size_t n_clients, struct pollfd *extra, siz
 
         for (size_t i = 0; i < n_watches; i++) {
                 /* Handling one watch may have removed another (disconnect). */
-                if (fds[i].revents && has_watch(owner[i], which[i]))
+                if (fds[i].revents && has_watch(c, which[i]))
                         dbus_watch_handle(which[i], dbus_poll_flags(fds[i].revents));
         }
         for (size_t i = 0; i < n_extra; i++)
                 extra[i].revents = fds[n_watches + i].revents;
-        for (size_t k = 0; k < n_clients; k++)
-                dispatch_all(cs[k]);
+        dispatch_all(c);
         return 0;
-}
-
-int client_iterate(Client *c, struct pollfd *extra, size_t n_extra, int timeout_ms)
-{
-        return client_iterate_many(&c, 1, extra, n_extra, timeout_ms);
 }
 
 /* The old shape: one extra fd or none. */

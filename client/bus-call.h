@@ -84,10 +84,6 @@ int client_watch_owner(Client *c);
  * handlers run here.  0, or a negative errno; -ENOTCONN once the bus is gone. */
 int client_iterate(Client *c, struct pollfd *extra, size_t n_extra, int timeout_ms);
 
-/* The same over two connections at once (a second one to the same bus). */
-int client_iterate_many(Client **cs, size_t n_clients, struct pollfd *extra, size_t n_extra,
-                        int timeout_ms);
-
 /* Runs the signal handler for what is already received, without waiting. */
 void client_dispatch(Client *c);
 

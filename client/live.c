@@ -352,9 +352,8 @@ static int interrupt_own(Live *l)
         return client_send(l->c, m);
 }
 
-static int wait_on(Live *l, Client *caller, DBusPendingCall *pending, int sigfd)
+int live_wait(Live *l, DBusPendingCall *pending, int sigfd)
 {
-        Client *cs[2] = { l->c, caller };
         unsigned interrupts = 0;
 
         for (;;) {
@@ -362,13 +361,11 @@ static int wait_on(Live *l, Client *caller, DBusPendingCall *pending, int sigfd)
                 int r;
 
                 client_dispatch(l->c);
-                if (caller)
-                        client_dispatch(caller);
                 if (pending ? dbus_pending_call_get_completed(pending) : l->finished)
                         return LIVE_DONE;
                 if (!pending && l->gone)
                         return LIVE_GONE;
-                r = client_iterate_many(cs, caller ? 2 : 1, &p, sigfd >= 0 ? 1 : 0, -1);
+                r = client_iterate(l->c, &p, sigfd >= 0 ? 1 : 0, -1);
                 if (r == -ENOTCONN)
                         return pending ? LIVE_DONE : LIVE_GONE;
                 if (r < 0)
@@ -387,7 +384,3 @@ static int wait_on(Live *l, Client *caller, DBusPendingCall *pending, int sigfd)
         }
 }
 
-int live_wait(Live *l, DBusPendingCall *pending, int sigfd)
-{
-        return wait_on(l, NULL, pending, sigfd);
-}

@@ -48,6 +48,7 @@ struct Daemon {
 
         /* Interrupts that reach beyond a plain execution (see "interrupting what holds the thread"). */
         atomic_bool interrupt_callback; /* for the GUI callback holding the thread, no execution runs */
+        atomic_bool poking;             /* the GUI thread runs boot.poke, the daemon's own callback */
         int poke_fd;                    /* eventfd: wakes the GUI thread's loop, nested ones too */
         GuiloopWatch *poke_watch;
 };
@@ -107,7 +108,9 @@ static void on_poke(void *data, int fd, unsigned events)
 
         (void)events;
         (void)!read(fd, &n, sizeof(n));
+        atomic_store(&d->poking, true);
         python_poke(d->python);
+        atomic_store(&d->poking, false);
 }
 
 /* For guiloop.execution(): any thread. */
@@ -174,7 +177,8 @@ static bool exec_interrupt_idle(void *data)
 {
         Daemon *d = data;
 
-        if (!loopwatch_away() || !python_gui_in_code(d->python))
+        /* The poke that followed an earlier interrupt is ours, not the user's callback. */
+        if (!loopwatch_away() || atomic_load(&d->poking) || !python_gui_in_code(d->python))
                 return false;
         atomic_store(&d->interrupt_callback, true);
         signals_interrupt();

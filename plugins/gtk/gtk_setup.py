@@ -148,18 +148,19 @@ def _patch_gio(Gio):
     def run(self, argv=None):
         if not self.get_is_registered():
             self.set_flags(self.get_flags() | Gio.ApplicationFlags.NON_UNIQUE)
-            app_id = self.get_application_id()
-            if app_id:
-                # An earlier run's application may still export this id (and
-                # its object path) on the bus: registering again failed, and
-                # broke GIO's state.  This one takes the next free id.
-                n = 1
-                while _registered.get(app_id) not in (None, self):
-                    n += 1
-                    app_id = f"{self.get_application_id().rsplit('.guiloop', 1)[0]}.guiloop{n}"
-                if app_id != self.get_application_id():
-                    self.set_application_id(app_id)
-                _registered[app_id] = self
+            # An earlier run's application may still export this id's object
+            # path on the bus (an application without an id: GIO's one
+            # anonymous path): registering again failed, and broke GIO's
+            # state.  This one takes the next free id.
+            wanted = self.get_application_id() or None
+            base = wanted.rsplit(".guiloop", 1)[0] if wanted else "org.guiloop.Anonymous"
+            app_id, n = wanted, 1
+            while _registered.get(app_id) not in (None, self):
+                n += 1
+                app_id = f"{base}.guiloop{n}"
+            if app_id != wanted:
+                self.set_application_id(app_id)
+            _registered[app_id] = self
             _release_profiler(self)
             self.register(None)
         self.activate()

@@ -9,6 +9,7 @@ the window must be mapped, the next Execute must read a widget, the
 program's quitting call must leave the daemon running, and a second run must
 do all of it again.
 """
+import re
 import time
 
 import pytest
@@ -159,6 +160,13 @@ app = App()
 sys.exit(app.run(sys.argv))
 """, "app.label.get_text()", "app.quit()")
 
+# An application without an id: GIO exports every one at the same object
+# path, so a second run while the first one's window lives must still work.
+for _name in ("gtk-application", "gtk4-application"):
+    _tk, _source, _read, _quit = PROGRAMS[_name]
+    PROGRAMS[_name + "-anonymous"] = (_tk, re.sub(r'application_id="[^"]*"', "", _source),
+                                      _read, _quit)
+
 
 def _run_twice(daemon, xvfb, tmp_path, name):
     _, source, read, quit = PROGRAMS[name]
@@ -219,6 +227,16 @@ def test_wx_app_program(daemon, xvfb, tmp_path):
 @pytest.mark.toolkits("gtk")
 def test_gtk_application_program(daemon, xvfb, tmp_path):
     _run_twice(daemon, xvfb, tmp_path, "gtk-application")
+
+
+@pytest.mark.toolkits("gtk")
+def test_gtk_application_without_an_id(daemon, xvfb, tmp_path):
+    _run_twice(daemon, xvfb, tmp_path, "gtk-application-anonymous")
+
+
+@pytest.mark.toolkits("gtk4")
+def test_gtk4_application_without_an_id(daemon, xvfb, tmp_path):
+    _run_twice(daemon, xvfb, tmp_path, "gtk4-application-anonymous")
 
 
 @pytest.mark.toolkits("gtk")

@@ -27,7 +27,8 @@ Gtk.main_iteration(), and its nested loops are GLib's):
 - Gtk.main() returns at once, since the daemon's loop already runs (the
   plugin's own gtk_main() is C, untouched); Gtk.main_quit() does nothing
   (the plugin's loop would only enter gtk_main() again).
-- Nested loops (Gtk.Dialog.run(), GLib.MainLoop().run(), and the
+- Nested loops (Gtk.Dialog.run(), GTK 3's Gtk.NativeDialog.run() such as
+  Gtk.FileChooserNative's, GLib.MainLoop().run(), and the
   iterations of Gtk.main_iteration() and GLib.MainContext.iteration(),
   through which matplotlib's plt.pause() runs GTK) go through
   _guiloop_boot.run_nested(), so Interrupt ends them and raises
@@ -114,6 +115,9 @@ def _patch_gtk(Gtk):
         dialog.hide()
 
     _wrap(Gtk.Dialog, "run", end_dialog)
+    # GTK 3's Gtk.FileChooserNative.run(): hide() ends its loop.
+    if hasattr(Gtk, "NativeDialog"):
+        _wrap(Gtk.NativeDialog, "run", lambda dialog: dialog.hide())
     _wrap(Gtk, "main_iteration")
     _wrap(Gtk, "main_iteration_do")
     Gtk._guiloop_patched = True

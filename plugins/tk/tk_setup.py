@@ -20,6 +20,12 @@ Measured with Python 3.11's tkinter on Tk 8.6.13:
   Tcl_DoOneEvent() at a time, through _guiloop_boot.run_nested(); update()
   and the real mainloop() too: Interrupt ends them and raises
   KeyboardInterrupt where they were called.
+- Tk's standard dialogs (tkinter.messagebox, filedialog, colorchooser, all
+  through commondialog.Dialog.show()) wait in Tcl's own vwait, which no
+  Python code runs in: show() is a nested loop whose end writes the
+  variables those vwaits wait on (::tk::Priv(button), selectFilePath,
+  selectColor, as msgbox.tcl, tkfbox.tcl, choosedir.tcl and clrpick.tcl
+  name them); the dialog then closes as if dismissed.
 """
 import sys
 
@@ -104,5 +110,30 @@ def _patch_turtle(turtle):
     turtle.TurtleScreenBase.mainloop = mainloop
 
 
+def _patch_commondialog(commondialog):
+    Dialog = commondialog.Dialog
+    if getattr(Dialog.show, "_guiloop", False):
+        return
+    real_show = Dialog.show
+    import tkinter
+
+    def show(self, **options):
+        def dismiss():
+            master = self.master or tkinter._default_root
+            if master is None:
+                return
+            for name in ("button", "selectFilePath", "selectColor"):
+                try:
+                    master.tk.call("set", f"::tk::Priv({name})", "")
+                except tkinter.TclError:
+                    pass
+        return run_nested(dismiss, real_show, self, **options)
+
+    show.__doc__ = real_show.__doc__
+    show._guiloop = True
+    Dialog.show = show
+
+
 after_import("tkinter", _patch)
+after_import("tkinter.commondialog", _patch_commondialog)
 after_import("turtle", _patch_turtle)

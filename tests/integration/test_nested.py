@@ -10,6 +10,8 @@ interrupted when no execution runs.
 """
 import time
 
+import pytest
+
 from gui_snippets import snippet
 from helpers import click_window, find_window, poll
 
@@ -29,6 +31,7 @@ NESTED = {
                       "d = Gtk.Dialog(title='guiloop')\nd.run()",
         "GLib.MainLoop": "from gi.repository import GLib\nGLib.MainLoop().run()",
         "Gtk.MessageDialog": "d = Gtk.MessageDialog(text='Quit?', modal=True)\nd.run()",
+        "Gtk.FileChooserNative": "d = Gtk.FileChooserNative(title='guiloop')\nd.run()",
     },
     "wx": {
         "wx.Dialog": "import wx\nd = wx.Dialog(None, title='guiloop')\nd.ShowModal()",
@@ -41,6 +44,10 @@ NESTED = {
                        "root.wait_window(top)",
         "wait_variable": "import tkinter\nroot = tkinter.Tk()\nv = tkinter.IntVar(root)\n"
                          "root.wait_variable(v)",
+        # Tk's own dialogs wait in a Tcl vwait, where no Python code runs.
+        "messagebox": "import tkinter.messagebox\ntkinter.messagebox.askyesno('guiloop', 'Quit?')",
+        "filedialog": "import tkinter.filedialog\ntkinter.filedialog.askopenfilename()",
+        "colorchooser": "import tkinter.colorchooser\ntkinter.colorchooser.askcolor()",
     },
 }
 
@@ -87,6 +94,20 @@ def test_interrupt_ends_nested_loops(daemon, toolkit):
             _interrupt_nested(daemon, code)
         except AssertionError as e:
             raise AssertionError(f"{name}: {e}") from None
+
+
+@pytest.mark.toolkits("tk")
+def test_interrupted_tk_dialog_closes(daemon, xvfb):
+    daemon.ok("import tkinter, tkinter.messagebox\nroot = tkinter.Tk()")
+    call = daemon.execute_bg("tkinter.messagebox.showinfo('guiloop-asked', 'Quit?')")
+    find_window(xvfb, "guiloop-asked")
+    assert daemon.interrupt() is True
+    success, _, _, err = call.result(10)
+    assert not success and err.endswith("KeyboardInterrupt\n"), err
+    assert daemon.ok("root.tk.call('winfo', 'exists', '.__tk__messagebox')") == "0"
+    # A box answered as its Yes button does still gives the user's answer.
+    assert daemon.ok("root.after(300, root.tk.call, 'set', '::tk::Priv(button)', 'yes')\n"
+                     "tkinter.messagebox.askyesno('guiloop-again', 'Quit?')") == "True"
 
 
 def test_nested_loop_runs_events(daemon, toolkit):

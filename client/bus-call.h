@@ -12,11 +12,8 @@
 #include <poll.h>
 #include <stdbool.h>
 
+#include "bus-names.h"
 #include "util.h"
-
-#define GUILOOP_BUS_NAME "org.guiloop.GuiLoop1"
-#define GUILOOP_OBJECT_PATH "/org/guiloop/GuiLoop1"
-#define GUILOOP_INTERFACE "org.guiloop.GuiLoop1"
 
 /* Positive results of this module, besides 0 and a negative errno. */
 enum {

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The names of guiloopd's D-Bus object, for the daemon's bus code. */
+/* The names of guiloopd's D-Bus object, for the daemon's bus code and guiloopctl. */
 #pragma once
 
 #define GUILOOP_BUS_NAME "org.guiloop.GuiLoop1"

@@ -23,6 +23,7 @@ and Submit sent -> its Finished signal, after the Output signals carrying all
 import datetime
 import hashlib
 import hmac
+import importlib.util
 import json
 import os
 import secrets
@@ -51,9 +52,14 @@ class Unavailable(Exception):
 
 
 def ipykernel_version():
-    r = subprocess.run([PYTHON, "-c", "import ipykernel, zmq; print(ipykernel.__version__)"],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
+    try:
+        r = subprocess.run([PYTHON, "-c", "import ipykernel, zmq; print(ipykernel.__version__)"],
+                           capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if r.returncode != 0 or not r.stdout.strip():
+        return None
+    if importlib.util.find_spec("zmq") is None:     # the client, in bench/run's python3
         return None
     return r.stdout.strip()
 

@@ -20,6 +20,8 @@ Gtk.main_iteration(), and its nested loops are GLib's):
   it activate again; and while the first one still exports the id on the
   bus, the second takes the id with ".guiloop2" appended) and activates it,
   so do_startup and do_activate run, then returns 0 at once.
+  register() itself does the same for applications registered directly
+  (matplotlib's own GtkApplication).
   A second GtkApplication registered in one process failed (GTK 3.24
   exports /org/gtk/Profiler for each and ignores the error it gets for the
   second: register() returned False): the earlier ones give that object up
@@ -149,27 +151,39 @@ def _patch_gio(Gio):
     if getattr(Gio.Application, "_guiloop_patched", False):
         return
 
+    real_register = Gio.Application.register
+
+    def register(self, cancellable=None):
+        if self.get_is_registered():
+            return real_register(self, cancellable)
+        # Every registration, run()'s and a direct one (matplotlib's own
+        # GtkApplication registers itself), goes through here: a later one
+        # failed while an earlier one held /org/gtk/Profiler.
+        self.set_flags(self.get_flags() | Gio.ApplicationFlags.NON_UNIQUE)
+        # An earlier run's application may still export this id's object
+        # path on the bus (an application without an id: GIO's one
+        # anonymous path): registering again failed, and broke GIO's
+        # state.  This one takes the next free id.
+        wanted = self.get_application_id() or None
+        base = wanted.rsplit(".guiloop", 1)[0] if wanted else "org.guiloop.Anonymous"
+        app_id, n = wanted, 1
+        while _registered.get(app_id) not in (None, self):
+            n += 1
+            app_id = f"{base}.guiloop{n}"
+        if app_id != wanted:
+            self.set_application_id(app_id)
+        _registered[app_id] = self
+        _release_profiler(self)
+        return real_register(self, cancellable)
+
     def run(self, argv=None):
         if not self.get_is_registered():
-            self.set_flags(self.get_flags() | Gio.ApplicationFlags.NON_UNIQUE)
-            # An earlier run's application may still export this id's object
-            # path on the bus (an application without an id: GIO's one
-            # anonymous path): registering again failed, and broke GIO's
-            # state.  This one takes the next free id.
-            wanted = self.get_application_id() or None
-            base = wanted.rsplit(".guiloop", 1)[0] if wanted else "org.guiloop.Anonymous"
-            app_id, n = wanted, 1
-            while _registered.get(app_id) not in (None, self):
-                n += 1
-                app_id = f"{base}.guiloop{n}"
-            if app_id != wanted:
-                self.set_application_id(app_id)
-            _registered[app_id] = self
-            _release_profiler(self)
             self.register(None)
         self.activate()
         return 0
 
+    register.__doc__ = real_register.__doc__
+    Gio.Application.register = register
     run.__doc__ = Gio.Application.run.__doc__
     Gio.Application.run = run
     Gio.Application._guiloop_patched = True

@@ -239,6 +239,15 @@ def test_gtk4_application_without_an_id(daemon, xvfb, tmp_path):
     _run_twice(daemon, xvfb, tmp_path, "gtk4-application-anonymous")
 
 
+@pytest.mark.toolkits("gtk", "gtk4")
+def test_gtk_application_after_matplotlib(daemon, toolkit, xvfb, tmp_path):
+    # matplotlib's GTK backends register a GtkApplication of their own;
+    # a program's application registered after it must still activate.
+    daemon.ok("import matplotlib.pyplot as plt\nplt.plot([1, 2])\nplt.pause(0.1)")
+    _run_twice(daemon, xvfb, tmp_path, "gtk-application" if toolkit == "gtk" else
+               "gtk4-application")
+
+
 @pytest.mark.toolkits("gtk")
 def test_gtk_main_program(daemon, xvfb, tmp_path):
     _run_twice(daemon, xvfb, tmp_path, "gtk-main")

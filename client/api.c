@@ -148,6 +148,16 @@ static int quick(Client *c, DBusMessage *m, DBusMessage **reply, DBusError *erro
         return client_call_timeout(c, m, API_QUICK_TIMEOUT_MS, reply, error);
 }
 
+int api_wait_error(Client *c, uint64_t id, DBusError *error)
+{
+        _cleanup_(dbus_message_unrefp) DBusMessage *m = method(c, "Wait"), *reply = NULL;
+        dbus_uint64_t v = id;
+
+        if (!m || !dbus_message_append_args(m, DBUS_TYPE_UINT64, &v, DBUS_TYPE_INVALID))
+                return -ENOMEM;
+        return quick(c, m, &reply, error);
+}
+
 static int dup_out(const char *s, char **out)
 {
         *out = strdup(s);

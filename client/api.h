@@ -41,6 +41,12 @@ int api_submit_reply(Client *c, DBusPendingCall *pending, uint64_t *id, char **s
 
 /* Cancel(id), no reply awaited: what it did shows in the execution's end. */
 int api_cancel(Client *c, uint64_t id);
+/*
+ * Why execution id failed, when its Finished carried no traceback (it never
+ * ran: cancelled, refused at shutdown): Wait's D-Bus error, CLIENT_E_DBUS
+ * with error set; 0 when Wait answers with a result instead.
+ */
+int api_wait_error(Client *c, uint64_t id, DBusError *error);
 
 int api_complete(Client *c, const char *code, int cursor, Completion *out, DBusError *error);
 int api_is_complete(Client *c, const char *code, char **status, char **indent,

@@ -163,6 +163,12 @@ static int follow(Live *l, DBusPendingCall *pending, int sigfd, Outcome *o)
                 return gave_up(l);
         if (r == LIVE_GONE)
                 return gone(l);
+        if (!l->success && !l->own_printed && !l->cancel_sent) {
+                /* It failed without a traceback: it never ran, and Wait says why. */
+                r = api_wait_error(l->c, id, &e);
+                if (r == CLIENT_E_DBUS)
+                        return report(l->c, NULL, &e);
+        }
         o->result = strdup(l->result ? l->result : "");
         if (!o->result)
                 return ctl_fatal(-ENOMEM);

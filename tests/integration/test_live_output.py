@@ -146,6 +146,29 @@ def test_ctrl_c_cancels_only_its_own_execution(daemon, guiloopctl, ctl_env, tmp_
     assert daemon.get("Busy"), "the other client's execution was interrupted"
 
 
+@pytest.mark.parametrize("how", ["cancel", "shutdown"])
+def test_exec_says_why_its_queued_execution_never_ran(daemon, guiloopctl, ctl_env, how):
+    """Cancelled by another client, or refused at shutdown: one line, exit 3."""
+    require(daemon, "Submit", "Cancel")
+    daemon.execute_bg("import time; time.sleep(2)")
+    daemon.wait_busy()
+    proc = subprocess.Popen([str(GUILOOPCTL), "exec", "'queued'"], env=ctl_env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    poll(lambda: daemon.get("QueueLength") == 1, 10, what="exec to be queued")
+    if how == "cancel":
+        # A fresh daemon: the sleep is execution 1, guiloopctl's execution 2.
+        assert daemon.call("Cancel", "t", [2]) is True
+        error = "Cancelled"
+    else:
+        daemon.shutdown()
+        error = "ShuttingDown"
+    out, err = proc.communicate(timeout=10)
+    assert proc.returncode == CTL_BUS, (out, err)
+    assert re.fullmatch(rf"guiloopctl: org\.guiloop\.GuiLoop1\.Error\.{error}: [^\n]+\n", err), err
+    assert out == ""
+
+
 def test_exec_stdin_on_a_terminal_ends_at_one_ctrl_d(daemon, guiloopctl, ctl_env):
     master, slave = pty.openpty()
     proc = subprocess.Popen([str(GUILOOPCTL), "exec", "-"], env=ctl_env, stdin=slave,

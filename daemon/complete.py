@@ -8,6 +8,7 @@ at through their C-level slots only (type.__dict__ descriptors, dict.get),
 the way inspect.getattr_static does.
 """
 
+import ast
 import builtins
 import codeop
 import inspect
@@ -134,24 +135,28 @@ def _resolve(dotted):
     return obj
 
 
-_modules_cache = (0.0, ())
+_modules_cache = (0.0, None, frozenset())  # when, for which sys.path, the names
 
 
 def _refresh_modules():
     global _modules_cache
+    path = tuple(sys.path)
     names = set(sys.builtin_module_names)
     names.update(k.split(".")[0] for k in list(sys.modules))
     for info in pkgutil.iter_modules():
         names.add(info.name)
-    _modules_cache = (time.monotonic(), tuple(sorted(names)))
+    _modules_cache = (time.monotonic(), path, frozenset(names))
 
 
 def _top_modules():
     # Scanning sys.path takes tens of ms on a loaded machine: only the first
-    # import completion does it; maintain() refreshes it between requests.
-    if not _modules_cache[1]:
+    # import completion does it, and one after sys.path changed; maintain()
+    # refreshes it between requests.  Modules imported since are added.
+    when, path, names = _modules_cache
+    if path is None or path != tuple(sys.path):
         _refresh_modules()
-    return _modules_cache[1]
+        names = _modules_cache[2]
+    return names | {k.split(".")[0] for k in list(sys.modules)}
 
 
 def maintain():
@@ -159,7 +164,7 @@ def maintain():
 
     Only a list made before (by an import completion) is refreshed: a daemon
     whose users never complete imports never scans sys.path."""
-    if _modules_cache[1] and time.monotonic() - _modules_cache[0] > 10:
+    if _modules_cache[1] is not None and time.monotonic() - _modules_cache[0] > 10:
         _refresh_modules()
 
 
@@ -420,9 +425,13 @@ def is_complete(code):
     if not code.strip():
         return "complete", ""
     try:
+        # Top-level await is valid input, as Execute runs it (and IPython
+        # answers); a fresh compiler: one keeps __future__ imports it saw.
+        compiler = codeop.CommandCompiler()
+        compiler.compiler.flags |= ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            r = codeop.compile_command(code, "<input>", "exec")
+            r = compiler(code, "<input>", "exec")
     except (SyntaxError, OverflowError, ValueError, TypeError, MemoryError):
         return "invalid", ""
     indent = re.match(r"[ \t]*", last).group(0)

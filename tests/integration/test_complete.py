@@ -88,6 +88,13 @@ def test_imports(daemon):
     assert daemon.value("import sys\n'antigravity' in sys.modules") is False
 
 
+def test_import_completion_sees_a_new_path_at_once(daemon, tmp_path):
+    poll(lambda: "json" in complete(daemon, "import js")[0], 10, what="module names")
+    (tmp_path / "zzaudit_late.py").write_text("x = 1\n")
+    daemon.ok(f"import sys\nsys.path.insert(0, {str(tmp_path)!r})")
+    assert complete(daemon, "import zzaudit_")[0] == ["zzaudit_late"]
+
+
 def test_dict_keys(daemon):
     daemon.ok(TRAPS)
     matches, start, end = complete(daemon, "config['a")
@@ -132,6 +139,14 @@ def test_is_complete(daemon):
     assert ic("for i in range(3):\n    print(i)\n") == ("complete", "")
     assert ic("1 +* 2")[0] == "invalid"
     assert ic("x = $")[0] == "invalid"
+    # Top-level await runs in Execute, so it is complete input, as in IPython.
+    assert ic("await x") == ("complete", "")
+    assert ic("x = await y") == ("complete", "")
+    assert ic("async for i in x:") == ("incomplete", "    ")
+    assert ic("async for i in x:\n    print(i)\n") == ("complete", "")
+    # A __future__ import seen once does not change later answers.
+    assert ic("from __future__ import annotations") == ("complete", "")
+    assert ic("x = 1") == ("complete", "")
 
 
 def _timed(d, method, sig, args):

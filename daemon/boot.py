@@ -14,6 +14,7 @@ import linecache
 import os
 import signal
 import sys
+import tokenize
 import traceback
 import types
 
@@ -141,6 +142,21 @@ _MAX_COMPILED_SOURCE = 64 << 10
 _MAX_COMPILED_BYTES = 2 << 20
 
 
+def _quiet(code):
+    """IPython's rule: a trailing ';' (comments aside) shows no result."""
+    if ";" not in code:
+        return False
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(code).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return False
+    for token in reversed(tokens):
+        if token.type not in (tokenize.ENDMARKER, tokenize.NEWLINE, tokenize.NL,
+                              tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT):
+            return token.type == tokenize.OP and token.string == ";"
+    return False
+
+
 def _compile(code, number):
     """Code objects for the body and a trailing expression (or None), cached:
     clients often send the same source again, and parsing is most of what a
@@ -154,7 +170,7 @@ def _compile(code, number):
     _remember_source(filename, code)
     tree = compile(code, filename, "exec", ast.PyCF_ONLY_AST)
     last = None
-    if tree.body and isinstance(tree.body[-1], ast.Expr):
+    if tree.body and isinstance(tree.body[-1], ast.Expr) and not _quiet(code):
         last = compile(ast.Expression(tree.body.pop().value), filename, "eval", _AWAIT)
     entry = (compile(tree, filename, "exec", _AWAIT), last, filename)
     del tree

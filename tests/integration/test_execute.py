@@ -28,9 +28,21 @@ pytestmark = pytest.mark.core
     ("for i in range(3):\n    i", ""),
     ("x = 1; x", "1"),
     ("print", "<built-in function print>"),
+    # IPython's rule: a trailing ';' (comments aside) shows no result.
+    ("x = 1; x;", ""),
+    ("1 + 1;  # quiet", ""),
+    ("1; 2", "2"),
+    ("'a;'", "'a;'"),
+    ("'a' # ;", "'a'"),
 ])
 def test_result_is_repr_of_trailing_expression(daemon, code, result):
     assert daemon.execute(code) == (True, result, "", "")
+
+
+def test_a_quiet_result_still_runs_and_leaves_underscore(daemon):
+    daemon.ok("'before'")
+    assert daemon.execute("calls = []\ncalls.append(1);") == (True, "", "", "")
+    assert daemon.ok("calls, _") == "([1], 'before')"
 
 
 def test_result_of_expression_followed_by_statement_is_empty(daemon):

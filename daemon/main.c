@@ -98,6 +98,13 @@ int main(int argc, char **argv)
         if (r != 0)
                 return r;
         if (o.check_config) {
+                /* The effective configuration: where plugins are looked for too. */
+                if (!config->plugin_dir || !*config->plugin_dir) {
+                        free(config->plugin_dir);
+                        config->plugin_dir = strdup(loader_plugin_dir(NULL, NULL));
+                        if (!config->plugin_dir)
+                                return EXIT_SOFTWARE;
+                }
                 config_print(config, stdout);
                 return EXIT_OK;
         }

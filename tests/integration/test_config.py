@@ -26,6 +26,12 @@ ALL_KEYS = {
 }
 
 
+def test_check_config_prints_where_plugins_are_looked_for(cli_env):
+    # The effective value, not the empty default: the build tree's plugins here.
+    cfg = check_config(cli_env)
+    assert value(cfg, "daemon", "plugin_dir").endswith("/plugins"), cfg
+
+
 def check_config(cli_env, *args):
     p = run_guiloopd([*args, "--check-config"], cli_env)
     assert p.returncode == 0, (p.returncode, p.stderr)

@@ -149,6 +149,11 @@ int main(int argc, char **argv)
                         return ctl_usage_error("unknown command '%s'", argv[optind]);
                 args = argv + optind + 1;
                 n = argc - optind - 1;
+                /* "exec -- -x", "run -- -f.py": what follows is not an option. */
+                if (n > 0 && cmd->max_args != 0 && strcmp(args[0], "--") == 0) {
+                        args++;
+                        n--;
+                }
                 if (n < cmd->min_args || (cmd->max_args >= 0 && n > cmd->max_args)) {
                         if (cmd->args[0])
                                 return ctl_usage_error("usage: guiloopctl %s %s", cmd->name,

@@ -56,6 +56,8 @@ def test_version_matches_daemon(guiloopctl, guiloopd, cli_env):
     ["--instance", "has-dash", "status"],
     ["exec"],
     ["exec", "1", "2"],
+    ["exec", "--"],
+    ["exec", "--", "1", "2"],
     ["run"],
     ["status", "extra"],
     ["interrupt", "extra"],
@@ -140,6 +142,15 @@ def test_other_failures_exit_1(daemon, guiloopctl, ctl_env, code):
     assert p.returncode == CTL_FAILED, describe(p)
     assert p.stdout == ""
     assert p.stderr, describe(p)
+
+
+def test_exec_after_double_dash(daemon, guiloopctl, ctl_env, tmp_path):
+    # '--' ends the options: code or a file name that starts with '-'.
+    p = run_ctl(["exec", "--", "-(7)"], ctl_env)
+    assert (p.returncode, p.stdout, p.stderr) == (CTL_OK, "-7\n", ""), describe(p)
+    (tmp_path / "-dash.py").write_text("import sys\nprint(sys.argv[1:])\n")
+    p = run_ctl(["run", "--", "-dash.py", "--", "x"], ctl_env, cwd=str(tmp_path))
+    assert (p.returncode, p.stdout, p.stderr) == (CTL_OK, "['--', 'x']\n", ""), describe(p)
 
 
 def test_exec_reads_stdin(daemon, guiloopctl, ctl_env):

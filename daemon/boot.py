@@ -118,6 +118,9 @@ def _format(exc):
     return "".join(te.format())
 
 
+format_exception = _format  # for output-hooks.py's sys.excepthook
+
+
 # Top-level await, async for, async with (issue 13): such code runs as a
 # coroutine on the GUI thread's asyncio loop (guiloop_asyncio.py).
 _AWAIT = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT

@@ -53,7 +53,13 @@ def _patch_threading(module):
 
 
 def _excepthook(exc_type, exc, tb):
-    """sys.excepthook: as Python's own, with the lines of executed code."""
+    """sys.excepthook: as Python's own, with the lines of executed code, and
+    without the daemon's interrupt handler as the last frame (an interrupted
+    callback's KeyboardInterrupt ends at the user's line)."""
+    if exc is not None and tb is exc.__traceback__:
+        import _guiloop_boot
+        sys.stderr.write(_guiloop_boot.format_exception(exc))
+        return
     traceback.print_exception(exc_type, exc, tb, file=sys.stderr)
 
 

@@ -29,7 +29,7 @@ Measured with Python 3.11's tkinter on Tk 8.6.13:
 """
 import sys
 
-from _guiloop_boot import after_import, run_nested
+from _guiloop_boot import after_import, format_exception, run_nested
 
 
 def _patch(tkinter):
@@ -92,6 +92,18 @@ def _patch(tkinter):
         """Enter the event loop until all pending events have been processed."""
         return run_nested(None, real_update, self)
 
+    def report_callback_exception(self, exc, val, tb):
+        """Report callback exception on sys.stderr (as tkinter does, without
+        the daemon's interrupt handler as the last frame)."""
+        print("Exception in Tkinter callback", file=sys.stderr)
+        sys.last_type, sys.last_value, sys.last_traceback = exc, val, tb
+        if val is not None and tb is val.__traceback__:
+            sys.stderr.write(format_exception(val))
+        else:
+            import traceback
+            traceback.print_exception(exc, val, tb)
+
+    tkinter.Tk.report_callback_exception = report_callback_exception
     Misc.mainloop = mainloop
     tkinter.mainloop = module_mainloop
     Misc.wait_window = Misc.waitwindow = wait_window

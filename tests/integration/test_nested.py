@@ -151,6 +151,8 @@ def test_interrupt_a_runaway_callback(daemon, toolkit, xvfb):
     assert daemon.execute("spins > 0", timeout=10) == (True, "True", "", "")
     poll(lambda: "KeyboardInterrupt" in daemon.log(), 5, what="the callback's traceback in the log")
     assert "runaway" in daemon.log()
+    # As a terminal shows it: the user's line last, not the daemon's handler.
+    assert "in sigint" not in daemon.log() and "boot.py>" not in daemon.log(), daemon.log()
     assert daemon.interrupt() is False
     assert daemon.ok("1+1") == "2"
 

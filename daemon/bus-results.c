@@ -495,7 +495,16 @@ size_t results_caller_gone(Results *r, const char *sender, uint64_t **ids)
 void results_abandon(Results *r, uint64_t id, const char *why)
 {
         Job *j = job_find(r, id);
+        ReplyTo *w;
 
-        if (j && j->origin != ORIGIN_SUBMIT && !j->reply.no_reply)
+        if (!j)
+                return;
+        if (j->origin != ORIGIN_SUBMIT && !j->reply.no_reply)
                 send(r, reply_to_error(&j->reply, BUS_E_SHUTTING_DOWN, why));
+        /* Its Wait calls too: every call gets its one reply. */
+        while ((w = g_queue_pop_head(&j->waiters))) {
+                send(r, reply_to_error(w, BUS_E_SHUTTING_DOWN, why));
+                reply_to_clear(w);
+                free(w);
+        }
 }

@@ -71,5 +71,8 @@ void results_unsubscribe(Results *r, const char *sender);
  */
 size_t results_caller_gone(Results *r, const char *sender, uint64_t **ids);
 
-/* The daemon stops before id finished: its caller, if one waits for a reply, hears why. */
+/*
+ * The daemon stops before id finished: its caller, if one waits for a
+ * reply, and its Wait calls hear why.
+ */
 void results_abandon(Results *r, uint64_t id, const char *why);

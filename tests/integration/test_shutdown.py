@@ -85,6 +85,7 @@ def test_shutdown_grace_with_code_that_ignores_interrupts(start_daemon):
     stubborn = d.execute_bg("import time\nwhile True:\n    try:\n        time.sleep(100)\n"
                             "    except KeyboardInterrupt:\n        pass")
     d.wait_busy()
+    waiter = d.background("Wait", "t", [1])  # the stubborn one is execution 1
     queued = d.execute_bg("'queued'")
     d.wait_queue(1)
     t0 = time.monotonic()
@@ -95,6 +96,7 @@ def test_shutdown_grace_with_code_that_ignores_interrupts(start_daemon):
     assert queued.error_name(10) == ERR + "ShuttingDown"
     name = stubborn.error_name(10)
     assert name not in BUS_MADE, f"the stubborn caller got no reply from the daemon: {name}"
+    assert waiter.error_name(10) == ERR + "ShuttingDown", "Wait got no reply from the daemon"
     # The log says where the stubborn code was when the daemon gave up on it.
     log = d.log()
     assert "still runs 1 s after shutdown began" in log, log

@@ -45,9 +45,18 @@ _closed = False
 
 
 class _GuiFuture(concurrent.futures.Future):
-    """A Future whose wait in the GUI thread runs the calls instead of blocking."""
+    """A Future whose wait in the GUI thread runs the calls instead of blocking.
+
+    A worker waits on _event, set once the Future is done (in the GUI thread,
+    or by cancel()): a C flag it spins on briefly before it sleeps, with the
+    GIL released (_guiloop_gui.Event).
+    """
 
     _running = False  # its call runs now, in the GUI thread
+
+    def __init__(self):
+        super().__init__()
+        self._event = _guiloop_gui.Event()
 
     def _run_here(self):
         if self.done() or not in_gui_thread():
@@ -60,32 +69,63 @@ class _GuiFuture(concurrent.futures.Future):
                 raise RuntimeError("guiloop: waiting in the GUI thread for a call_in_gui() "
                                    "Future whose call is not queued")
 
+    def _wait(self, timeout):
+        """Wait until done; the timeout left for Future's own wait (0: it ran out)."""
+        if in_gui_thread():
+            self._run_here()
+        elif not self._event.wait(timeout):
+            return 0
+        return timeout
+
     def result(self, timeout=None):
-        self._run_here()
-        return super().result(timeout)
+        return super().result(self._wait(timeout))
 
     def exception(self, timeout=None):
-        self._run_here()
-        return super().exception(timeout)
+        return super().exception(self._wait(timeout))
+
+    def cancel(self):
+        if not super().cancel():
+            return False
+        self._event.set()
+        return True
+
+    def set_result(self, result):
+        super().set_result(result)
+        self._event.set()
+
+    def set_exception(self, exception):
+        super().set_exception(exception)
+        self._event.set()
 
 
-def _run(fut, fn, args, kwargs):
+_Future = concurrent.futures.Future
+
+
+def _run(fut, fn, args, kwargs, defer=False):
+    """Run one call into its Future.  defer: its Event is not set here but
+    returned, for post_call() to set once the GIL is released."""
+    event = fut._event
     if not fut.set_running_or_notify_cancel():
-        return
+        return None  # cancelled: cancel() set the Event
     fut._running = True
     try:
         value = fn(*args, **kwargs)
     except BaseException as exc:
         fut._running = False
-        fut.set_exception(exc)
+        _Future.set_exception(fut, exc)
         if not isinstance(exc, Exception):
             # KeyboardInterrupt, SystemExit: the caller gets it, and so does the GUI thread.
+            event.set()
             raise
     else:
         fut._running = False
-        fut.set_result(value)
+        _Future.set_result(fut, value)
     finally:
-        fut = fn = args = kwargs = None  # no cycle through the traceback
+        fut = fn = args = kwargs = value = exc = None  # no cycle through the traceback
+    if defer:
+        return event
+    event.set()
+    return None
 
 
 def _run_one():
@@ -96,6 +136,16 @@ def _run_one():
         return False
     _run(fut, fn, args, kwargs)
     return True
+
+
+def _posted():
+    """One posted turn (post_call): the oldest call; its Event, set once the
+    GUI thread let go of the GIL, so that the worker wakes up only once."""
+    try:
+        fut, fn, args, kwargs = _calls.popleft()
+    except IndexError:
+        return None
+    return _run(fut, fn, args, kwargs, defer=True)
 
 
 def call_in_gui(fn, /, *args, **kwargs):
@@ -110,7 +160,7 @@ def call_in_gui(fn, /, *args, **kwargs):
         raise RuntimeError("guiloop: the daemon is shutting down")
     _calls.append((fut, fn, args, kwargs))
     # One posted turn per call: the loop runs between two of them.
-    _guiloop_gui.post(_run_one)
+    _guiloop_gui.post_call(_posted)
     if _wake_w is not None and _guiloop_gui.running():
         # A running execution holds the posted turn (on gtk, qt and wx a nested
         # loop inside it runs no other posted call): our fd watch fires in

@@ -44,6 +44,9 @@ _calls = collections.deque()  # (future, fn, args, kwargs), FIFO, any thread app
 _closed = False
 
 
+_FINISHED = concurrent.futures._base.FINISHED
+
+
 class _GuiFuture(concurrent.futures.Future):
     """A Future whose wait in the GUI thread runs the calls instead of blocking.
 
@@ -78,7 +81,11 @@ class _GuiFuture(concurrent.futures.Future):
         return timeout
 
     def result(self, timeout=None):
-        return super().result(self._wait(timeout))
+        timeout = self._wait(timeout)
+        # Done with a value (a final state, set before the Event): no lock needed.
+        if self._state == _FINISHED and self._exception is None:
+            return self._result
+        return super().result(timeout)
 
     def exception(self, timeout=None):
         return super().exception(self._wait(timeout))

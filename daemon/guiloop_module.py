@@ -33,6 +33,7 @@ import collections
 import concurrent.futures
 import os
 import time
+from _thread import allocate_lock as _allocate_lock
 
 import _guiloop_gui
 import _guiloop_hooks
@@ -49,7 +50,10 @@ _calls = collections.deque()  # (future, fn, args, kwargs), FIFO, any thread app
 _closed = False
 
 
-_FINISHED = concurrent.futures._base.FINISHED
+_base = concurrent.futures._base
+_PENDING, _RUNNING, _FINISHED = _base.PENDING, _base.RUNNING, _base.FINISHED
+_CANCELLED = (_base.CANCELLED, _base.CANCELLED_AND_NOTIFIED)
+_DONE = (*_CANCELLED, _FINISHED)
 
 
 class _GuiFuture(concurrent.futures.Future):
@@ -57,13 +61,22 @@ class _GuiFuture(concurrent.futures.Future):
 
     A worker waits on _event, set once the Future is done (in the GUI thread,
     or by cancel()): a C flag it spins on briefly before it sleeps, with the
-    GIL released (_guiloop_gui.Event).
+    GIL released (_guiloop_gui.Event).  Nothing waits on _condition, so it
+    is a plain lock: concurrent.futures.wait() and as_completed() only lock
+    it, and the methods of Future that would wait on it or notify it are
+    replaced here.  (A threading.Condition is nine objects more per call,
+    on both threads' way.)
     """
 
     _running = False  # its call runs now, in the GUI thread
 
     def __init__(self):
-        super().__init__()
+        self._condition = _allocate_lock()
+        self._state = _PENDING
+        self._result = None
+        self._exception = None
+        self._waiters = []
+        self._done_callbacks = []
         self._event = _guiloop_gui.Event()
 
     def _run_here(self):
@@ -78,39 +91,72 @@ class _GuiFuture(concurrent.futures.Future):
                                    "Future whose call is not queued")
 
     def _wait(self, timeout):
-        """Wait until done; the timeout left for Future's own wait (0: it ran out)."""
+        """Wait until done, or timeout seconds; its state then (final states
+        are set before the Event)."""
         if in_gui_thread():
             self._run_here()
-        elif not self._event.wait(timeout):
-            return 0
-        return timeout
+        else:
+            self._event.wait(timeout)
+        return self._state
 
     def result(self, timeout=None):
-        timeout = self._wait(timeout)
-        # Done with a value (a final state, set before the Event): no lock needed.
-        if self._state == _FINISHED and self._exception is None:
-            return self._result
-        return super().result(timeout)
+        state = self._wait(timeout)
+        if state == _FINISHED:
+            exc = self._exception
+            if exc is None:
+                return self._result
+            try:
+                raise exc
+            finally:
+                exc = self = None  # no cycle through the traceback
+        if state in _CANCELLED:
+            raise concurrent.futures.CancelledError()
+        raise concurrent.futures.TimeoutError()
 
     def exception(self, timeout=None):
-        return super().exception(self._wait(timeout))
+        state = self._wait(timeout)
+        if state == _FINISHED:
+            return self._exception
+        if state in _CANCELLED:
+            raise concurrent.futures.CancelledError()
+        raise concurrent.futures.TimeoutError()
 
     def cancel(self):
-        if not super().cancel():
-            return False
+        with self._condition:
+            if self._state in (_RUNNING, _FINISHED):
+                return False
+            if self._state in _CANCELLED:
+                return True
+            self._state = _base.CANCELLED
         self._event.set()
+        self._invoke_callbacks()
         return True
 
+    def _finish(self, result, exception):
+        """set_result() or set_exception(), but for setting _event."""
+        with self._condition:
+            state = self._state
+            if state not in _DONE:
+                self._result = result
+                self._exception = exception
+                self._state = _FINISHED
+                for waiter in self._waiters:
+                    if exception is None:
+                        waiter.add_result(self)
+                    else:
+                        waiter.add_exception(self)
+        if state in _DONE:
+            raise _base.InvalidStateError(f"{state}: {self!r}")
+        if self._done_callbacks:
+            self._invoke_callbacks()
+
     def set_result(self, result):
-        super().set_result(result)
+        self._finish(result, None)
         self._event.set()
 
     def set_exception(self, exception):
-        super().set_exception(exception)
+        self._finish(None, exception)
         self._event.set()
-
-
-_Future = concurrent.futures.Future
 
 
 def _run(fut, fn, args, kwargs, defer=False):
@@ -124,14 +170,14 @@ def _run(fut, fn, args, kwargs, defer=False):
         value = fn(*args, **kwargs)
     except BaseException as exc:
         fut._running = False
-        _Future.set_exception(fut, exc)
+        fut._finish(None, exc)
         if not isinstance(exc, Exception):
             # KeyboardInterrupt, SystemExit: the caller gets it, and so does the GUI thread.
             event.set()
             raise
     else:
         fut._running = False
-        _Future.set_result(fut, value)
+        fut._finish(value, None)
     finally:
         fut = fn = args = kwargs = value = exc = None  # no cycle through the traceback
     if defer:

@@ -22,12 +22,18 @@ their order, up to and including that one.  A wait that could only end by
 itself returning -- the call is running further up the same stack -- raises
 RuntimeError instead of hanging.  (concurrent.futures.wait() and
 as_completed() are not covered: in the GUI thread, use result().)
+
+A worker's result() or exception() spins for up to 0.2 ms (the GIL
+released, yielding the CPU) before it sleeps, and the GUI thread wakes it
+only once it has let go of the GIL: a round trip is then one wake-up of the
+GUI thread and none of the worker's (bench/run's call_in_gui_rtt figure).
 """
 
 import collections
 import concurrent.futures
 import os
 import time
+from _thread import allocate_lock as _allocate_lock
 
 import _guiloop_gui
 import _guiloop_hooks
@@ -44,10 +50,34 @@ _calls = collections.deque()  # (future, fn, args, kwargs), FIFO, any thread app
 _closed = False
 
 
+_base = concurrent.futures._base
+_PENDING, _RUNNING, _FINISHED = _base.PENDING, _base.RUNNING, _base.FINISHED
+_CANCELLED = (_base.CANCELLED, _base.CANCELLED_AND_NOTIFIED)
+_DONE = (*_CANCELLED, _FINISHED)
+
+
 class _GuiFuture(concurrent.futures.Future):
-    """A Future whose wait in the GUI thread runs the calls instead of blocking."""
+    """A Future whose wait in the GUI thread runs the calls instead of blocking.
+
+    A worker waits on _event, set once the Future is done (in the GUI thread,
+    or by cancel()): a C flag it spins on briefly before it sleeps, with the
+    GIL released (_guiloop_gui.Event).  Nothing waits on _condition, so it
+    is a plain lock: concurrent.futures.wait() and as_completed() only lock
+    it, and the methods of Future that would wait on it or notify it are
+    replaced here.  (A threading.Condition is nine objects more per call,
+    on both threads' way.)
+    """
 
     _running = False  # its call runs now, in the GUI thread
+
+    def __init__(self):
+        self._condition = _allocate_lock()
+        self._state = _PENDING
+        self._result = None
+        self._exception = None
+        self._waiters = []
+        self._done_callbacks = []
+        self._event = _guiloop_gui.Event()
 
     def _run_here(self):
         if self.done() or not in_gui_thread():
@@ -60,32 +90,100 @@ class _GuiFuture(concurrent.futures.Future):
                 raise RuntimeError("guiloop: waiting in the GUI thread for a call_in_gui() "
                                    "Future whose call is not queued")
 
+    def _wait(self, timeout):
+        """Wait until done, or timeout seconds; its state then (final states
+        are set before the Event)."""
+        if in_gui_thread():
+            self._run_here()
+        else:
+            self._event.wait(timeout)
+        return self._state
+
     def result(self, timeout=None):
-        self._run_here()
-        return super().result(timeout)
+        state = self._wait(timeout)
+        if state == _FINISHED:
+            exc = self._exception
+            if exc is None:
+                return self._result
+            try:
+                raise exc
+            finally:
+                exc = self = None  # no cycle through the traceback
+        if state in _CANCELLED:
+            raise concurrent.futures.CancelledError()
+        raise concurrent.futures.TimeoutError()
 
     def exception(self, timeout=None):
-        self._run_here()
-        return super().exception(timeout)
+        state = self._wait(timeout)
+        if state == _FINISHED:
+            return self._exception
+        if state in _CANCELLED:
+            raise concurrent.futures.CancelledError()
+        raise concurrent.futures.TimeoutError()
+
+    def cancel(self):
+        with self._condition:
+            if self._state in (_RUNNING, _FINISHED):
+                return False
+            if self._state in _CANCELLED:
+                return True
+            self._state = _base.CANCELLED
+        self._event.set()
+        self._invoke_callbacks()
+        return True
+
+    def _finish(self, result, exception):
+        """set_result() or set_exception(), but for setting _event."""
+        with self._condition:
+            state = self._state
+            if state not in _DONE:
+                self._result = result
+                self._exception = exception
+                self._state = _FINISHED
+                for waiter in self._waiters:
+                    if exception is None:
+                        waiter.add_result(self)
+                    else:
+                        waiter.add_exception(self)
+        if state in _DONE:
+            raise _base.InvalidStateError(f"{state}: {self!r}")
+        if self._done_callbacks:
+            self._invoke_callbacks()
+
+    def set_result(self, result):
+        self._finish(result, None)
+        self._event.set()
+
+    def set_exception(self, exception):
+        self._finish(None, exception)
+        self._event.set()
 
 
-def _run(fut, fn, args, kwargs):
+def _run(fut, fn, args, kwargs, defer=False):
+    """Run one call into its Future.  defer: its Event is not set here but
+    returned, for post_call() to set once the GIL is released."""
+    event = fut._event
     if not fut.set_running_or_notify_cancel():
-        return
+        return None  # cancelled: cancel() set the Event
     fut._running = True
     try:
         value = fn(*args, **kwargs)
     except BaseException as exc:
         fut._running = False
-        fut.set_exception(exc)
+        fut._finish(None, exc)
         if not isinstance(exc, Exception):
             # KeyboardInterrupt, SystemExit: the caller gets it, and so does the GUI thread.
+            event.set()
             raise
     else:
         fut._running = False
-        fut.set_result(value)
+        fut._finish(value, None)
     finally:
-        fut = fn = args = kwargs = None  # no cycle through the traceback
+        fut = fn = args = kwargs = value = exc = None  # no cycle through the traceback
+    if defer:
+        return event
+    event.set()
+    return None
 
 
 def _run_one():
@@ -96,6 +194,16 @@ def _run_one():
         return False
     _run(fut, fn, args, kwargs)
     return True
+
+
+def _posted():
+    """One posted turn (post_call): the oldest call; its Event, set once the
+    GUI thread let go of the GIL, so that the worker wakes up only once."""
+    try:
+        fut, fn, args, kwargs = _calls.popleft()
+    except IndexError:
+        return None
+    return _run(fut, fn, args, kwargs, defer=True)
 
 
 def call_in_gui(fn, /, *args, **kwargs):
@@ -110,7 +218,7 @@ def call_in_gui(fn, /, *args, **kwargs):
         raise RuntimeError("guiloop: the daemon is shutting down")
     _calls.append((fut, fn, args, kwargs))
     # One posted turn per call: the loop runs between two of them.
-    _guiloop_gui.post(_run_one)
+    _guiloop_gui.post_call(_posted)
     if _wake_w is not None and _guiloop_gui.running():
         # A running execution holds the posted turn (on gtk, qt and wx a nested
         # loop inside it runs no other posted call): our fd watch fires in

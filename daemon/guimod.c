@@ -15,10 +15,18 @@
 
 #include "guimod.h"
 
+#include <errno.h>
 #include <glib.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "build-config.h"
 #include "guiloop-asyncio-py.h"
@@ -55,15 +63,23 @@ static PyObject *not_gui_thread(void)
 static PyObject *leak_hook;
 
 /* Call fn() with the GIL held; a leaked exception is printed (background output). */
+static void call_python_failed(void);
+
 static void call_python(PyObject *fn, PyObject *args)
 {
         PyObject *r = args ? PyObject_CallObject(fn, args) : PyObject_CallNoArgs(fn);
+
+        if (r)
+                Py_DECREF(r);
+        else
+                call_python_failed();
+}
+
+/* The exception a callback raised: to leak_hook, or printed. */
+static void call_python_failed(void)
+{
         PyObject *type, *value, *tb, *taken;
 
-        if (r) {
-                Py_DECREF(r);
-                return;
-        }
         if (leak_hook && (PyErr_ExceptionMatches(PyExc_KeyboardInterrupt) ||
                           PyErr_ExceptionMatches(PyExc_SystemExit))) {
                 PyErr_Fetch(&type, &value, &tb);
@@ -119,6 +135,234 @@ static PyObject *gui_post(PyObject *self, PyObject *fn)
         }
         Py_INCREF(fn);
         r = host.ops->post(host.loop, posted, fn);
+        if (r < 0) {
+                Py_DECREF(fn);
+                errno = -r;
+                return PyErr_SetFromErrno(PyExc_OSError);
+        }
+        Py_RETURN_NONE;
+}
+
+/* ---- Event: what a worker waits on for a call_in_gui() Future ---- */
+
+/*
+ * A one-shot flag set in the GUI thread and waited for in a worker, with the
+ * GIL released.  Its state lives apart from the Python object, refcounted:
+ * post_call() below sets it after the GUI thread has let go of the GIL, when
+ * the waiter may already have returned and dropped the object.
+ *
+ * wait() first spins for a while (the GIL released, yielding the CPU at each
+ * turn), then sleeps on a futex.  A call_in_gui() round trip is two wake-ups
+ * (worker -> GUI thread -> worker); on a VM each costs tens of microseconds
+ * when it lands on an idle vCPU.  The spin saves the second one when the
+ * GUI thread answers soon, as it does when it is idle; a wait for a long
+ * call costs EVENT_SPIN_NS of a core, then sleeps as before.
+ */
+#define EVENT_SPIN_NS 200000 /* 0.2 ms */
+
+enum { EVENT_UNSET, EVENT_SET, EVENT_WAITED }; /* WAITED: unset, a thread sleeps on it */
+
+typedef struct EventCore {
+        atomic_uint state;
+        atomic_uint refs;
+} EventCore;
+
+typedef struct Event {
+        PyObject_HEAD
+        EventCore *core;
+} Event;
+
+static PyTypeObject event_type;
+
+static long futex(atomic_uint *addr, int op, unsigned val, const struct timespec *timeout)
+{
+        return syscall(SYS_futex, addr, op, val, timeout, NULL, 0);
+}
+
+static void core_unref(EventCore *c)
+{
+        if (atomic_fetch_sub(&c->refs, 1) == 1)
+                free(c);
+}
+
+/* Any thread, with or without the GIL. */
+static void core_set(EventCore *c)
+{
+        if (atomic_exchange(&c->state, EVENT_SET) == EVENT_WAITED)
+                futex(&c->state, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
+}
+
+static uint64_t now_ns(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Without the GIL.  deadline: CLOCK_MONOTONIC ns, UINT64_MAX for none.  True once set. */
+static bool core_wait(EventCore *c, uint64_t deadline)
+{
+        uint64_t t = now_ns(), spin_end = t + EVENT_SPIN_NS;
+        unsigned expected;
+
+        while (atomic_load(&c->state) != EVENT_SET) {
+                if (t >= deadline)
+                        return false;
+                if (t < spin_end) {
+                        sched_yield();
+                } else {
+                        struct timespec rel, *timeout = NULL;
+
+                        expected = EVENT_UNSET;
+                        if (!atomic_compare_exchange_strong(&c->state, &expected, EVENT_WAITED) &&
+                            expected == EVENT_SET)
+                                return true;
+                        if (deadline != UINT64_MAX) {
+                                rel.tv_sec = (time_t)((deadline - t) / 1000000000u);
+                                rel.tv_nsec = (long)((deadline - t) % 1000000000u);
+                                timeout = &rel;
+                        }
+                        /* EINTR, EAGAIN (set meanwhile), ETIMEDOUT: look again. */
+                        futex(&c->state, FUTEX_WAIT_PRIVATE, EVENT_WAITED, timeout);
+                }
+                t = now_ns();
+        }
+        return true;
+}
+
+static PyObject *event_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+        static char *kwlist[] = { NULL };
+        Event *e;
+
+        if (!PyArg_ParseTupleAndKeywords(args, kwds, ":Event", kwlist))
+                return NULL;
+        e = (Event *)type->tp_alloc(type, 0);
+        if (!e)
+                return NULL;
+        e->core = calloc(1, sizeof(*e->core));
+        if (!e->core) {
+                Py_DECREF(e);
+                return PyErr_NoMemory();
+        }
+        atomic_init(&e->core->state, EVENT_UNSET);
+        atomic_init(&e->core->refs, 1);
+        return (PyObject *)e;
+}
+
+static void event_dealloc(PyObject *self)
+{
+        Event *e = (Event *)self;
+
+        if (e->core)
+                core_unref(e->core);
+        Py_TYPE(self)->tp_free(self);
+}
+
+static PyObject *event_set(PyObject *self, PyObject *unused)
+{
+        (void)unused;
+        core_set(((Event *)self)->core);
+        Py_RETURN_NONE;
+}
+
+static PyObject *event_is_set(PyObject *self, PyObject *unused)
+{
+        (void)unused;
+        return PyBool_FromLong(atomic_load(&((Event *)self)->core->state) == EVENT_SET);
+}
+
+/* wait(timeout=None) -> bool, as threading.Event.wait(). */
+static PyObject *event_wait(PyObject *self, PyObject *args)
+{
+        EventCore *c = ((Event *)self)->core;
+        PyObject *timeout = Py_None;
+        uint64_t deadline = UINT64_MAX;
+        bool set;
+
+        if (!PyArg_ParseTuple(args, "|O:wait", &timeout))
+                return NULL;
+        if (atomic_load(&c->state) == EVENT_SET)
+                Py_RETURN_TRUE;
+        if (timeout != Py_None) {
+                double s = PyFloat_AsDouble(timeout);
+
+                if (s == -1.0 && PyErr_Occurred())
+                        return NULL;
+                if (!(s > 0))
+                        Py_RETURN_FALSE;
+                if (s < 1e9)
+                        deadline = now_ns() + (uint64_t)(s * 1e9);
+        }
+        Py_BEGIN_ALLOW_THREADS
+        set = core_wait(c, deadline);
+        Py_END_ALLOW_THREADS
+        return PyBool_FromLong(set);
+}
+
+static PyMethodDef event_methods[] = {
+        { "set", event_set, METH_NOARGS, "set(): wake the threads that wait; any thread" },
+        { "is_set", event_is_set, METH_NOARGS, "is_set() -> bool" },
+        { "wait", event_wait, METH_VARARGS,
+          "wait(timeout=None) -> bool: until set (True) or timeout seconds (False), "
+          "the GIL released" },
+        { NULL, NULL, 0, NULL },
+};
+
+static PyTypeObject event_type = {
+        PyVarObject_HEAD_INIT(NULL, 0)
+        .tp_name = "_guiloop_gui.Event",
+        .tp_basicsize = sizeof(Event),
+        .tp_flags = Py_TPFLAGS_DEFAULT,
+        .tp_doc = "Event(): a one-shot flag a worker waits on, set in the GUI thread",
+        .tp_new = event_new,
+        .tp_dealloc = event_dealloc,
+        .tp_methods = event_methods,
+};
+
+/*
+ * post_call(fn): as post(fn), and when fn() returns an Event, that Event is
+ * set once the GUI thread has released the GIL: the worker it wakes does
+ * not wake only to wait for the GIL, which would cost it a second wake-up.
+ */
+static void posted_call(void *data)
+{
+        PyObject *fn = data, *r;
+        EventCore *wake = NULL;
+        PyGILState_STATE gil;
+
+        if (!python_alive)
+                return;
+        gil = PyGILState_Ensure();
+        r = PyObject_CallNoArgs(fn);
+        if (r && Py_IS_TYPE(r, &event_type)) {
+                wake = ((Event *)r)->core;
+                atomic_fetch_add(&wake->refs, 1);
+        }
+        if (r)
+                Py_DECREF(r);
+        else
+                call_python_failed();
+        Py_DECREF(fn);
+        PyGILState_Release(gil);
+        if (wake) {
+                core_set(wake);
+                core_unref(wake);
+        }
+}
+
+static PyObject *gui_post_call(PyObject *self, PyObject *fn)
+{
+        int r;
+
+        (void)self;
+        if (!PyCallable_Check(fn)) {
+                PyErr_SetString(PyExc_TypeError, "post_call(fn): fn must be callable");
+                return NULL;
+        }
+        Py_INCREF(fn);
+        r = host.ops->post(host.loop, posted_call, fn);
         if (r < 0) {
                 Py_DECREF(fn);
                 errno = -r;
@@ -377,6 +621,8 @@ static PyObject *gui_log(PyObject *self, PyObject *args)
 
 static PyMethodDef gui_methods[] = {
         { "post", gui_post, METH_O, "post(fn): run fn() in the GUI thread at the loop's next turn" },
+        { "post_call", gui_post_call, METH_O,
+          "post_call(fn): as post(fn); an Event fn() returns is set after the GIL is released" },
         { "timer_add", gui_timer_add, METH_VARARGS, "timer_add(usec, fn) -> timer" },
         { "timer_remove", gui_timer_remove, METH_O, "timer_remove(timer)" },
         { "watch_add", gui_watch_add, METH_VARARGS, "watch_add(fd, events, fn) -> watch" },
@@ -407,6 +653,9 @@ static int add_constants(PyObject *m)
 
         if (!sources)
                 return -1;
+        if (PyType_Ready(&event_type) < 0 ||
+            PyModule_AddObjectRef(m, "Event", (PyObject *)&event_type) < 0)
+                goto out;
         if (PyModule_AddStringConstant(m, "toolkit", toolkit) < 0 ||
             PyModule_AddObjectRef(m, "tk_guest", host.tk_guest ? Py_True : Py_False) < 0 ||
             PyModule_AddObjectRef(m, "matplotlib", host.matplotlib ? Py_True : Py_False) < 0 ||

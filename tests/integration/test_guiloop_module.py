@@ -131,6 +131,47 @@ threading.Thread(target=worker).start()
 
 
 @pytest.mark.core
+def test_a_workers_wait_keeps_the_future_api(daemon):
+    """While the GUI thread is busy, a worker's wait times out, a cancel()
+    from a third thread ends it, and concurrent.futures.wait(),
+    as_completed() and add_done_callback() still see the call finish."""
+    daemon.ok("""\
+import concurrent.futures as cf, guiloop, threading, time
+box = {}
+def worker():
+    f = guiloop.call_in_gui(lambda: 7)
+    f.add_done_callback(lambda fut: box.setdefault("callback", fut.result()))
+    t0 = time.monotonic()
+    try:
+        f.result(timeout=0.1)
+    except cf.TimeoutError:
+        box["timeout"] = time.monotonic() - t0
+    try:
+        f.exception(timeout=0)
+    except cf.TimeoutError:
+        box["exception_timeout"] = True
+    g = guiloop.call_in_gui(lambda: box.setdefault("ran", True))
+    threading.Timer(0.1, g.cancel).start()
+    try:
+        g.result()
+    except cf.CancelledError:
+        box["cancelled"] = True
+    box["wait"] = len(cf.wait([f], timeout=10).done)
+    box["as_completed"] = [x.result() for x in cf.as_completed([f], timeout=10)]
+    box["repr"] = "state=finished returned int" in repr(f)
+    box["result"] = (f.result(timeout=10), f.exception(timeout=10))
+threading.Thread(target=worker).start()
+time.sleep(0.6)  # the GUI thread is busy: the calls wait
+""")
+    poll(lambda: daemon.value("'result' in box"), 10, what="the worker to get its result")
+    box = daemon.value("box")
+    assert 0.09 <= box.pop("timeout") < 0.5, box
+    assert box == {"exception_timeout": True, "cancelled": True, "wait": 1,
+                   "as_completed": [7], "repr": True, "result": (7, None),
+                   "callback": 7}, box
+
+
+@pytest.mark.core
 def test_in_the_gui_thread_a_call_runs_at_once(daemon):
     assert daemon.value("import guiloop\nf = guiloop.call_in_gui(lambda x: x * 2, 21)\n"
                         "(f.done(), f.result())") == (True, 42)
@@ -261,3 +302,18 @@ def test_call_in_gui_runs_inside_a_nested_loop(daemon, toolkit):
         + NESTED[toolkit] + "(got, time.monotonic() - t0 < 3)", timeout=30)
     assert ok, err
     assert result == "([1], True)"
+
+
+@pytest.mark.core
+def test_an_execution_awaits_a_workers_future(daemon):
+    """asyncio.wrap_future() of a worker's call_in_gui() Future: the call runs
+    while the execution awaits it."""
+    ok, result, _, err = daemon.execute("""\
+import asyncio, guiloop, queue, threading
+q = queue.Queue()
+threading.Thread(target=lambda: q.put(guiloop.call_in_gui(lambda: 6 * 7))).start()
+fut = q.get(timeout=10)
+await asyncio.wait_for(asyncio.wrap_future(fut), 10)
+""", timeout=30)
+    assert ok, err
+    assert result == "42"

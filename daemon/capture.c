@@ -15,8 +15,11 @@
 
 #include "log.h"
 
-/* One read; the pipes themselves hold PIPE_SIZE, so a 1 MB os.write() never waits. */
-#define CHUNK (64u * 1024u)
+/*
+ * The pipes hold PIPE_SIZE, so a 1 MB os.write() never waits for this
+ * thread; it takes that in four reads (a syscall and an output_write each).
+ */
+#define CHUNK (256u * 1024u)
 #define PIPE_SIZE (1024 * 1024)
 /* The capture thread lets the lock go after this much, for a GUI thread waiting on it. */
 #define ROUND_MAX (1024u * 1024u)
@@ -203,15 +206,45 @@ static bool drain(Capture *c, int stream, size_t limit)
         return true;
 }
 
-/* What the pipes hold right now (not what keeps coming): bounded, never blocks. */
-static void drain_present(Capture *c)
+/*
+ * Which pipes hold something right now: one poll() for both, a fraction of
+ * a microsecond, and nothing more when (nearly always) both are empty.
+ */
+static bool pipes_ready(Capture *c, bool ready[OUTPUT_N_STREAMS])
+{
+        struct pollfd fds[OUTPUT_N_STREAMS];
+        bool any = false;
+
+        for (int s = 0; s < OUTPUT_N_STREAMS; s++)
+                fds[s] = (struct pollfd){ .fd = c->read_fd[s], .events = POLLIN };
+        if (poll(fds, OUTPUT_N_STREAMS, 0) <= 0)
+                fds[0].revents = fds[1].revents = 0;
+        for (int s = 0; s < OUTPUT_N_STREAMS; s++) {
+                ready[s] = fds[s].revents & POLLIN;
+                any = any || ready[s];
+        }
+        return any;
+}
+
+/* What the ready pipes hold right now (not what keeps coming): bounded, never blocks. */
+static void drain_present(Capture *c, const bool ready[OUTPUT_N_STREAMS])
 {
         for (int s = 0; s < OUTPUT_N_STREAMS; s++) {
                 int n = 0;
 
-                if (ioctl(c->read_fd[s], FIONREAD, &n) == 0 && n > 0)
+                if (ready[s] && ioctl(c->read_fd[s], FIONREAD, &n) == 0 && n > 0)
                         drain(c, s, (size_t)n);
         }
+}
+
+/* c->lock held: what the pipes hold now goes to the current sink, incomplete sequences too. */
+static void settle(Capture *c)
+{
+        bool ready[OUTPUT_N_STREAMS];
+
+        if (pipes_ready(c, ready))
+                drain_present(c, ready);
+        flush_carry(c);
 }
 
 static void *capture_thread(void *data)
@@ -251,8 +284,7 @@ void capture_begin(Capture *c, Output *o)
                 /* What C code printed before, without a newline, is not this execution's. */
                 fflush(NULL);
                 pthread_mutex_lock(&c->lock);
-                drain_present(c);
-                flush_carry(c);
+                settle(c);
                 c->sink = o;
                 pthread_mutex_unlock(&c->lock);
         }
@@ -267,25 +299,20 @@ void capture_end(Capture *c)
         /* libc's stdout on a pipe: a printf() without '\n' waits in its buffer. */
         fflush(NULL);
         pthread_mutex_lock(&c->lock);
-        drain_present(c);
-        flush_carry(c);
+        settle(c);
         c->sink = NULL;
         pthread_mutex_unlock(&c->lock);
 }
 
 void capture_sync(Capture *c)
 {
-        struct pollfd fds[OUTPUT_N_STREAMS];
+        bool ready[OUTPUT_N_STREAMS];
 
-        if (!c->active)
-                return;
-        /* One poll() for both pipes: a print costs about a microsecond more. */
-        for (int s = 0; s < OUTPUT_N_STREAMS; s++)
-                fds[s] = (struct pollfd){ .fd = c->read_fd[s], .events = POLLIN };
-        if (poll(fds, OUTPUT_N_STREAMS, 0) <= 0)
+        /* One poll() for both pipes: a print costs a fraction of a microsecond more. */
+        if (!c->active || !pipes_ready(c, ready))
                 return;
         pthread_mutex_lock(&c->lock);
-        drain_present(c);
+        drain_present(c, ready);
         pthread_mutex_unlock(&c->lock);
 }
 
@@ -389,8 +416,7 @@ void capture_stop(Capture *c)
                 c->thread_started = false;
                 pthread_mutex_lock(&c->lock);
                 c->sink = NULL;
-                drain_present(c);
-                flush_carry(c);
+                settle(c);
                 pthread_mutex_unlock(&c->lock);
         }
         log_flush(&c->bg);

@@ -14,6 +14,7 @@ typedef struct Stream {
         size_t taken; /* bytes output_take() handed out already */
         uint64_t dropped;
         bool finished; /* output_finish() appended its note and tail */
+        bool lent;     /* data belongs to output_finish()'s caller now */
 } Stream;
 
 struct Output {
@@ -25,6 +26,19 @@ struct Output {
         bool pending; /* text since the last take, notified */
         bool rolling; /* output_set_rolling(): take() forgets what it handed out */
 };
+
+/* n bytes and a NUL, malloc'd: what strndup does, without reading the text once more for a NUL. */
+static char *text_dup(const char *text, size_t n)
+{
+        char *out = malloc(n + 1);
+
+        if (out) {
+                if (n)
+                        memcpy(out, text, n);
+                out[n] = 0;
+        }
+        return out;
+}
 
 int output_new(Output **out, uint64_t max)
 {
@@ -64,7 +78,7 @@ bool output_take(Output *o, char *texts[OUTPUT_N_STREAMS])
                 texts[i] = NULL;
                 if (s->len == s->taken)
                         continue;
-                texts[i] = strndup(s->data + s->taken, s->len - s->taken);
+                texts[i] = text_dup(s->data + s->taken, s->len - s->taken);
                 s->taken = s->len;
                 any = true;
                 if (o->rolling) {
@@ -83,7 +97,8 @@ Output *output_free(Output *o)
         if (!o)
                 return NULL;
         for (int i = 0; i < OUTPUT_N_STREAMS; i++)
-                free(o->streams[i].data);
+                if (!o->streams[i].lent)
+                        free(o->streams[i].data);
         pthread_mutex_destroy(&o->lock);
         free(o);
         return NULL;
@@ -281,8 +296,25 @@ char *output_finish(Output *o, int stream, const char *tail)
                 stream_append(s, note, strlen(note));
                 stream_append(s, tail ? tail : "", tail_len);
                 s->finished = true;
+                /*
+                 * The kept text itself is the caller's, cut to size (in place, or
+                 * mremap for a large one): a 1 MB output is not copied once more.
+                 */
+                if (s->data) {
+                        char *data = realloc(s->data, s->len + 1);
+
+                        if (data) {
+                                s->data = data;
+                                s->alloc = s->len + 1;
+                        }
+                        s->data[s->len] = 0;
+                        s->lent = true;
+                        out = s->data;
+                        pthread_mutex_unlock(&o->lock);
+                        return out;
+                }
         }
-        out = strndup(s->data ? s->data : "", s->len);
+        out = text_dup(s->data ? s->data : "", s->len);
         pthread_mutex_unlock(&o->lock);
         return out;
 }

@@ -50,7 +50,11 @@ bool output_take(Output *o, char *texts[OUTPUT_N_STREAMS]);
  * none), itself cut to its last max bytes.  The line and the tail become part
  * of the stream, so the next output_take() hands them out too (the last
  * Output signal of an execution ends as its reply does).  Once per stream:
- * a second call returns the same text and ignores tail.
+ * a second call returns a copy of the same text and ignores tail.
+ *
+ * The first call hands over the stream's own buffer, without a copy: the
+ * Output reads it still (output_take, a second output_finish), so the caller
+ * frees it only after the last of those, and output_free() leaves it alone.
  */
 char *output_finish(Output *o, int stream, const char *tail);
 

@@ -171,6 +171,14 @@ static int write_chunked(Output *o, int stream, PyObject *text)
                 return 0;
         }
         PyErr_Clear();
+        /* ASCII text of any size is its own UTF-8: written in place, a chunk at a time. */
+        if (PyUnicode_IS_ASCII(text)) {
+                utf8 = PyUnicode_DATA(text);
+                for (Py_ssize_t off = 0; off < n; off += TEXT_CHUNK)
+                        output_write(o, stream, utf8 + off,
+                                     (size_t)(n - off < TEXT_CHUNK ? n - off : TEXT_CHUNK));
+                return 0;
+        }
 
         for (Py_ssize_t off = 0; off < n || (off == 0 && n == 0); off += TEXT_CHUNK) {
                 PyObject *part = off == 0 && n <= TEXT_CHUNK ?

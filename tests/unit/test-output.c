@@ -118,7 +118,7 @@ static void test_finish_is_streamed(void)
 {
         char *texts[OUTPUT_N_STREAMS];
         Output *o;
-        char *s;
+        char *s, *again;
 
         output_new(&o, 4);
         output_write(o, OUTPUT_STDERR, "abcdef", 6);
@@ -127,17 +127,26 @@ static void test_finish_is_streamed(void)
         free(texts[1]);
         s = output_finish(o, OUTPUT_STDERR, "TB\n");
         ok(strcmp(s, "abcd\n[guiloop: 2 bytes dropped]\nTB\n") == 0, "final text: %s", s);
-        free(s);
         ok(output_take(o, texts) && !texts[0] &&
            strcmp(texts[1], "\n[guiloop: 2 bytes dropped]\nTB\n") == 0,
            "the last take hands out the dropped line and the tail: %s", texts[1]);
         free(texts[1]);
-        s = output_finish(o, OUTPUT_STDERR, "again\n");
-        ok(strcmp(s, "abcd\n[guiloop: 2 bytes dropped]\nTB\n") == 0,
-           "a second finish returns the same text: %s", s);
-        free(s);
+        again = output_finish(o, OUTPUT_STDERR, "again\n");
+        ok(strcmp(again, "abcd\n[guiloop: 2 bytes dropped]\nTB\n") == 0 && again != s,
+           "a second finish returns a copy of the same text: %s", again);
+        free(again);
         output_write(o, OUTPUT_STDERR, "late", 4);
         ok(!output_take(o, texts), "nothing is kept after the finish");
+        ok(strcmp(s, "abcd\n[guiloop: 2 bytes dropped]\nTB\n") == 0,
+           "the first finish's text is the caller's, unchanged by later writes");
+        output_free(o);
+        ok(strcmp(s, "abcd\n[guiloop: 2 bytes dropped]\nTB\n") == 0,
+           "and outlives the Output: %s", s);
+        free(s);
+        output_new(&o, 4);
+        s = output_finish(o, OUTPUT_STDOUT, NULL);
+        ok(s && !*s, "a stream that got nothing finishes as an empty text");
+        free(s);
         output_free(o);
 }
 

@@ -17,9 +17,10 @@
 
 /*
  * The pipes hold PIPE_SIZE, so a 1 MB os.write() never waits for this
- * thread; it takes that in four reads (a syscall and an output_write each).
+ * thread.  What goes to an execution is read straight into its text, all
+ * that is there in one read; background output a CHUNK at a time.
  */
-#define CHUNK (256u * 1024u)
+#define CHUNK (64u * 1024u)
 #define PIPE_SIZE (1024 * 1024)
 /* The capture thread lets the lock go after this much, for a GUI thread waiting on it. */
 #define ROUND_MAX (1024u * 1024u)
@@ -146,21 +147,6 @@ Output *capture_background(Capture *c)
 
 /* ---- reading the pipes (c->lock held) ---- */
 
-/* Bytes at the end of buf[0..len) that begin a UTF-8 sequence not complete yet. */
-static size_t incomplete_tail(const unsigned char *buf, size_t len)
-{
-        for (size_t back = 1; back <= 3 && back <= len; back++) {
-                unsigned char ch = buf[len - back];
-                size_t need;
-
-                if ((ch & 0xc0) == 0x80)
-                        continue; /* a continuation byte: look further back */
-                need = ch >= 0xf0 ? 4 : ch >= 0xe0 ? 3 : ch >= 0xc0 ? 2 : 1;
-                return need > back ? back : 0;
-        }
-        return 0;
-}
-
 static void deliver(Capture *c, int stream, const char *text, size_t len)
 {
         if (len == 0)
@@ -180,6 +166,22 @@ static void flush_carry(Capture *c)
         }
 }
 
+/*
+ * Straight into the running execution's text when it can (one copy, the
+ * kernel's); true when it did, *got is what read() returned.
+ */
+static bool drain_in_place(Capture *c, int stream, size_t limit, ssize_t *got)
+{
+        int avail = 0;
+
+        if (!c->sink || ioctl(c->read_fd[stream], FIONREAD, &avail) < 0 || avail <= 0)
+                return false;
+        *got = output_read(c->sink, stream, c->read_fd[stream],
+                           (size_t)avail < limit ? (size_t)avail : limit, c->carry[stream],
+                           &c->carry_len[stream]);
+        return !(*got < 0 && errno == ENOSPC);
+}
+
 /* Read up to limit bytes of stream without blocking; false at end of file. */
 static bool drain(Capture *c, int stream, size_t limit)
 {
@@ -189,6 +191,14 @@ static bool drain(Capture *c, int stream, size_t limit)
                 size_t carry = c->carry_len[stream], want = limit < CHUNK ? limit : CHUNK, tail;
                 ssize_t n;
 
+                if (drain_in_place(c, stream, limit, &n)) {
+                        if (n < 0)
+                                return true; /* EAGAIN: empty for now */
+                        if (n == 0)
+                                return false;
+                        limit -= (size_t)n < limit ? (size_t)n : limit;
+                        continue;
+                }
                 n = read(c->read_fd[stream], buf + 4, want);
                 if (n < 0 && errno == EINTR)
                         continue;
@@ -198,7 +208,7 @@ static bool drain(Capture *c, int stream, size_t limit)
                         return false;
                 limit -= (size_t)n;
                 memcpy(buf + 4 - carry, c->carry[stream], carry);
-                tail = incomplete_tail((unsigned char *)buf + 4 - carry, carry + (size_t)n);
+                tail = text_incomplete_tail(buf + 4 - carry, carry + (size_t)n);
                 c->carry_len[stream] = tail;
                 memcpy(c->carry[stream], buf + 4 + n - tail, tail);
                 deliver(c, stream, buf + 4 - carry, carry + (size_t)n - tail);

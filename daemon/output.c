@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct Stream {
         char *data;
@@ -198,6 +199,103 @@ static size_t utf8_cut(const char *text, size_t len, size_t max)
         return max;
 }
 
+/* Room for n more bytes and a NUL, doubling (a large block grows by mremap, not a copy). */
+static bool stream_grow(Stream *s, size_t n)
+{
+        size_t alloc = s->alloc ? s->alloc : 256;
+        char *data;
+
+        if (s->len + n + 1 <= s->alloc)
+                return true;
+        while (alloc < s->len + n + 1)
+                alloc *= 2;
+        data = realloc(s->data, alloc);
+        if (!data)
+                return false;
+        s->data = data;
+        s->alloc = alloc;
+        return true;
+}
+
+void output_reserve(Output *o, int stream, size_t n)
+{
+        Stream *s = &o->streams[stream];
+        size_t room;
+
+        pthread_mutex_lock(&o->lock);
+        room = o->max > s->len ? (size_t)(o->max - s->len) : 0;
+        if (!s->finished && !s->lent)
+                (void)stream_grow(s, n < room ? n : room);
+        pthread_mutex_unlock(&o->lock);
+}
+
+size_t text_incomplete_tail(const char *text, size_t len)
+{
+        const unsigned char *buf = (const unsigned char *)text;
+
+        for (size_t back = 1; back <= 3 && back <= len; back++) {
+                unsigned char ch = buf[len - back];
+                size_t need;
+
+                if ((ch & 0xc0) == 0x80)
+                        continue; /* a continuation byte: look further back */
+                need = ch >= 0xf0 ? 4 : ch >= 0xe0 ? 3 : ch >= 0xc0 ? 2 : 1;
+                return need > back ? back : 0;
+        }
+        return 0;
+}
+
+ssize_t output_read(Output *o, int stream, int fd, size_t n, char carry[4], size_t *carry_len)
+{
+        Stream *s = &o->streams[stream];
+        size_t c = *carry_len, room, total, tail, valid;
+        OutputNotify notify = NULL;
+        void *notify_data = NULL;
+        char *at, *copy;
+        ssize_t r;
+
+        pthread_mutex_lock(&o->lock);
+        room = o->max > s->len ? (size_t)(o->max - s->len) : 0;
+        /* Near the bound, or after it: output_write() cuts and counts. */
+        if (s->finished || s->dropped || o->rolling || c + n > room || !stream_grow(s, c + n)) {
+                pthread_mutex_unlock(&o->lock);
+                errno = ENOSPC;
+                return -1;
+        }
+        at = s->data + s->len;
+        memcpy(at, carry, c);
+        do
+                r = read(fd, at + c, n);
+        while (r < 0 && errno == EINTR);
+        if (r <= 0) {
+                pthread_mutex_unlock(&o->lock);
+                return r;
+        }
+        total = c + (size_t)r;
+        tail = text_incomplete_tail(at, total);
+        valid = total - tail;
+        memcpy(carry, at + valid, tail);
+        *carry_len = tail;
+        if (utf8_valid_prefix(at, valid) == valid) {
+                s->len += valid;
+                notify = valid > 0 && !o->pending ? o->notify : NULL;
+                if (notify)
+                        o->pending = true;
+                notify_data = o->notify_data;
+                pthread_mutex_unlock(&o->lock);
+                if (notify)
+                        notify(notify_data);
+                return r;
+        }
+        /* Something to escape (a NUL, a stray byte): output_write() does it, from a copy. */
+        copy = text_dup(at, valid);
+        pthread_mutex_unlock(&o->lock);
+        if (copy)
+                output_write(o, stream, copy, valid);
+        free(copy);
+        return r;
+}
+
 void output_write(Output *o, int stream, const char *text, size_t len)
 {
         Stream *s = &o->streams[stream];
@@ -221,20 +319,8 @@ void output_write(Output *o, int stream, const char *text, size_t len)
                 elen = escaped ? strlen(escaped) : 0;
         }
         n = src ? utf8_cut(src, elen, room) : 0;
-        if (n > 0 && s->len + n + 1 > s->alloc) {
-                size_t alloc = s->alloc ? s->alloc : 256;
-                char *data;
-
-                while (alloc < s->len + n + 1)
-                        alloc *= 2;
-                data = realloc(s->data, alloc);
-                if (data) {
-                        s->data = data;
-                        s->alloc = alloc;
-                } else {
-                        n = 0;
-                }
-        }
+        if (n > 0 && !stream_grow(s, n))
+                n = 0;
         if (n > 0)
                 memcpy(s->data + s->len, src, n);
         s->len += n;

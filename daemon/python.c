@@ -171,6 +171,8 @@ static int write_chunked(Output *o, int stream, PyObject *text)
                 return 0;
         }
         PyErr_Clear();
+        /* At least n bytes are coming: one allocation, not a copy each time the buffer doubles. */
+        output_reserve(o, stream, (size_t)n);
         /* ASCII text of any size is its own UTF-8: written in place, a chunk at a time. */
         if (PyUnicode_IS_ASCII(text)) {
                 utf8 = PyUnicode_DATA(text);

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "output.h"
 #include "tap.h"
@@ -172,8 +175,42 @@ static void test_rolling(void)
         output_free(o);
 }
 
+static void test_read(void)
+{
+        char carry[4], *s;
+        size_t carry_len = 0;
+        int fds[2];
+        Output *o;
+        ssize_t r;
+
+        (void)!pipe2(fds, O_NONBLOCK);
+        output_new(&o, 16);
+        (void)!write(fds[1], "ab\xc3", 3);
+        r = output_read(o, OUTPUT_STDOUT, fds[0], 3, carry, &carry_len);
+        ok(r == 3 && carry_len == 1 && carry[0] == '\xc3', "half a character waits (%zd, %zu)", r,
+           carry_len);
+        (void)!write(fds[1], "\xa9!", 2);
+        r = output_read(o, OUTPUT_STDOUT, fds[0], 2, carry, &carry_len);
+        ok(r == 2 && carry_len == 0, "and is completed by the next read");
+        (void)!write(fds[1], "x\0y", 3);
+        r = output_read(o, OUTPUT_STDOUT, fds[0], 3, carry, &carry_len);
+        ok(r == 3, "a NUL is read too");
+        r = output_read(o, OUTPUT_STDOUT, fds[0], 3, carry, &carry_len);
+        ok(r < 0 && errno == EAGAIN, "an empty pipe: EAGAIN, nothing blocks");
+        (void)!write(fds[1], "0123456789", 10);
+        r = output_read(o, OUTPUT_STDOUT, fds[0], 10, carry, &carry_len);
+        ok(r < 0 && errno == ENOSPC, "past the bound nothing is read in place (%zd)", r);
+        s = output_finish(o, OUTPUT_STDOUT, NULL);
+        ok(strcmp(s, "ab\xc3\xa9!x\\x00y") == 0, "read in place, escaped where needed: %s", s);
+        free(s);
+        output_free(o);
+        close(fds[0]);
+        close(fds[1]);
+}
+
 int main(void)
 {
+        test_read();
         test_take();
         test_finish_is_streamed();
         test_rolling();

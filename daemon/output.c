@@ -135,6 +135,20 @@ static size_t utf8_sequence(const unsigned char *s, size_t n)
         return len;
 }
 
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+
+/* Are the 32 bytes at s ASCII without a NUL?  Four words at once, no branch between. */
+static bool ascii_block(const unsigned char *s)
+{
+        uint64_t w[4], bad = 0;
+
+        memcpy(w, s, sizeof(w));
+        for (int k = 0; k < 4; k++)
+                bad |= w[k] | ((w[k] - ONES) & ~w[k]);
+        return !(bad & HIGHS);
+}
+
 /* Length of the longest prefix of text that is valid UTF-8 without NUL. */
 static size_t utf8_valid_prefix(const char *text, size_t len)
 {
@@ -142,13 +156,14 @@ static size_t utf8_valid_prefix(const char *text, size_t len)
         size_t i = 0, n;
 
         while (i < len) {
-                /* Eight ASCII bytes without a NUL at a time: most output is just that. */
+                /* Most output is ASCII without a NUL: 32 bytes, then 8, at a time. */
+                while (i + 32 <= len && ascii_block(s + i))
+                        i += 32;
                 while (i + 8 <= len) {
                         uint64_t w;
 
                         memcpy(&w, s + i, 8);
-                        if ((w & UINT64_C(0x8080808080808080)) ||
-                            ((w - UINT64_C(0x0101010101010101)) & ~w & UINT64_C(0x8080808080808080)))
+                        if ((w | ((w - ONES) & ~w)) & HIGHS)
                                 break;
                         i += 8;
                 }

@@ -208,8 +208,47 @@ static void test_read(void)
         close(fds[1]);
 }
 
+/* A NUL or a non-ASCII byte anywhere in a long run of ASCII (the word-at-a-time checks). */
+static void test_long_runs(void)
+{
+        int bad = 0;
+
+        for (size_t pos = 0; pos < 80; pos++) {
+                char text[80], want[90];
+                Output *o;
+                char *s;
+
+                memset(text, 'a', sizeof(text));
+                text[pos] = 0;
+                memcpy(want, text, pos);
+                memcpy(want + pos, "\\x00", 4);
+                memset(want + pos + 4, 'a', sizeof(text) - pos - 1);
+                want[sizeof(text) + 3] = 0;
+                output_new(&o, 1000);
+                output_write(o, OUTPUT_STDOUT, text, sizeof(text));
+                s = output_finish(o, OUTPUT_STDOUT, NULL);
+                bad += strcmp(s, want) != 0;
+                free(s);
+                output_free(o);
+
+                memset(text, 'a', sizeof(text));
+                text[pos] = '\xc3';
+                if (pos + 1 < sizeof(text))
+                        text[pos + 1] = '\xa9';
+                output_new(&o, 1000);
+                output_write(o, OUTPUT_STDOUT, text, sizeof(text));
+                s = output_finish(o, OUTPUT_STDOUT, NULL);
+                bad += pos + 1 < sizeof(text) ? memcmp(s, text, sizeof(text)) != 0 || s[80] :
+                                                strcmp(s + pos, "\\xc3") != 0;
+                free(s);
+                output_free(o);
+        }
+        ok(bad == 0, "a NUL or a character at every offset of 80 ASCII bytes (%d wrong)", bad);
+}
+
 int main(void)
 {
+        test_long_runs();
         test_read();
         test_take();
         test_finish_is_streamed();

@@ -18,6 +18,15 @@
  *   rtt ADDRESS big N CODE BYTES
  *       N interleaved pairs of Execute(CODE) to the daemon and Big(BYTES) to
  *       the echo service; prints "execute US" and "echo US" lines.
+ *   rtt ADDRESS big-submit N CODE BYTES STREAM
+ *       The same with Submit(CODE, {stream: STREAM}) (0 or 1), timed from
+ *       sending it to receiving its Finished signal, after every Output signal
+ *       of it; checks that at least BYTES of stdout came (in Output signals or
+ *       in Finished); prints "submit US" and "echo US" lines.
+ *   rtt ADDRESS rtt2 N WARMUP NAME_A NAME_B
+ *       As rtt, against two daemons at once (bus names NAME_A and NAME_B),
+ *       their calls interleaved so that both see the same machine; prints
+ *       "execute_a", "ping_a", "execute_b" and "ping_b" lines.
  *
  * Exit 0, or 1 with a message on stderr.
  */
@@ -78,14 +87,78 @@ static DBusMessage *call(DBusConnection *c, DBusMessage *msg, const char *what)
         return reply;
 }
 
-static DBusMessage *new_execute(const char *code)
+static DBusMessage *new_execute_to(const char *name, const char *code)
 {
-        DBusMessage *m = dbus_message_new_method_call(NAME, PATH, IFACE, "Execute");
+        DBusMessage *m = dbus_message_new_method_call(name, PATH, IFACE, "Execute");
 
         if (!m || !dbus_message_append_args(m, DBUS_TYPE_STRING, &code,
                                             DBUS_TYPE_INVALID))
                 die("out of memory", NULL);
         return m;
+}
+
+static DBusMessage *new_execute(const char *code)
+{
+        return new_execute_to(NAME, code);
+}
+
+/* One Execute('pass') (a copy of exec) or Ping; its round trip in ns. */
+static uint64_t timed_call(DBusConnection *c, DBusMessage *msg, int check)
+{
+        DBusMessage *m = dbus_message_copy(msg), *r;
+        dbus_bool_t ok = FALSE;
+        uint64_t t0, t1;
+
+        t0 = now_ns();
+        r = call(c, m, check ? "Execute" : "Ping");
+        t1 = now_ns();
+        if (check) {
+                dbus_message_get_args(r, NULL, DBUS_TYPE_BOOLEAN, &ok, DBUS_TYPE_INVALID);
+                if (!ok) {
+                        fprintf(stderr, "rtt: Execute('pass') failed\n");
+                        exit(1);
+                }
+        }
+        dbus_message_unref(r);
+        dbus_message_unref(m);
+        return t1 - t0;
+}
+
+static int rtt2(int n, int warmup, const char *name_a, const char *name_b)
+{
+        DBusConnection *c = connect_bus();
+        const char *names[2] = { name_a, name_b };
+        DBusMessage *exec[2], *ping[2];
+        uint64_t *t[4];
+
+        for (int k = 0; k < 2; k++) {
+                exec[k] = new_execute_to(names[k], "pass");
+                ping[k] = dbus_message_new_method_call(names[k], "/", "org.freedesktop.DBus.Peer",
+                                                       "Ping");
+                if (!ping[k])
+                        die("out of memory", NULL);
+        }
+        for (int k = 0; k < 4; k++)
+                if (!(t[k] = calloc((size_t)n, sizeof(uint64_t))))
+                        die("out of memory", NULL);
+        for (int i = -warmup; i < n; i++) {
+                /* Each goes first every other time: neither gains from the order. */
+                for (int j = 0; j < 2; j++) {
+                        int k = (i & 1) ^ j;
+                        uint64_t e = timed_call(c, exec[k], 1), p = timed_call(c, ping[k], 0);
+
+                        if (i >= 0) {
+                                t[2 * k][i] = e;
+                                t[2 * k + 1][i] = p;
+                        }
+                }
+        }
+        for (int i = 0; i < n; i++)
+                printf("execute_a %.3f\nping_a %.3f\nexecute_b %.3f\nping_b %.3f\n", t[0][i] / 1e3,
+                       t[1][i] / 1e3, t[2][i] / 1e3, t[3][i] / 1e3);
+        dbus_connection_close(c);
+        dbus_connection_unref(c);
+        return 0;
 }
 
 static int rtt(int n, int warmup)
@@ -301,6 +374,106 @@ static int big(int n, const char *code, dbus_uint32_t bytes)
         return 0;
 }
 
+/* Bytes of stdout in an Output or Finished signal of execution id; -1: not one of them. */
+static long signal_stdout(DBusMessage *m, dbus_uint64_t id, int *finished)
+{
+        dbus_uint64_t eid = 0;
+        dbus_bool_t success = FALSE;
+        const char *stream = NULL, *text = NULL, *result = NULL, *err = NULL;
+
+        if (dbus_message_is_signal(m, IFACE, "Output") &&
+            dbus_message_get_args(m, NULL, DBUS_TYPE_UINT64, &eid, DBUS_TYPE_STRING, &stream,
+                                  DBUS_TYPE_STRING, &text, DBUS_TYPE_INVALID) && eid == id)
+                return strcmp(stream, "stdout") == 0 ? (long)strlen(text) : 0;
+        if (dbus_message_is_signal(m, IFACE, "Finished") &&
+            dbus_message_get_args(m, NULL, DBUS_TYPE_UINT64, &eid, DBUS_TYPE_BOOLEAN, &success,
+                                  DBUS_TYPE_STRING, &result, DBUS_TYPE_STRING, &text,
+                                  DBUS_TYPE_STRING, &err, DBUS_TYPE_INVALID) && eid == id) {
+                if (!success) {
+                        fprintf(stderr, "rtt: the submitted code failed: %s\n", err);
+                        exit(1);
+                }
+                *finished = 1;
+                return (long)strlen(text);
+        }
+        return -1;
+}
+
+/* Submit(code, {stream}) and every signal of it up to Finished; the time in ns. */
+static uint64_t submit_finished(DBusConnection *c, const char *code, dbus_bool_t stream,
+                                unsigned long bytes)
+{
+        DBusMessage *m = dbus_message_new_method_call(NAME, PATH, IFACE, "Submit"), *r;
+        DBusMessageIter it, dict, entry, variant;
+        const char *key = "stream";
+        dbus_uint64_t id = 0;
+        unsigned long got = 0;
+        int finished = 0;
+        uint64_t t0;
+
+        dbus_message_iter_init_append(m, &it);
+        if (!dbus_message_iter_append_basic(&it, DBUS_TYPE_STRING, &code) ||
+            !dbus_message_iter_open_container(&it, DBUS_TYPE_ARRAY, "{sv}", &dict) ||
+            !dbus_message_iter_open_container(&dict, DBUS_TYPE_DICT_ENTRY, NULL, &entry) ||
+            !dbus_message_iter_append_basic(&entry, DBUS_TYPE_STRING, &key) ||
+            !dbus_message_iter_open_container(&entry, DBUS_TYPE_VARIANT, "b", &variant) ||
+            !dbus_message_iter_append_basic(&variant, DBUS_TYPE_BOOLEAN, &stream) ||
+            !dbus_message_iter_close_container(&entry, &variant) ||
+            !dbus_message_iter_close_container(&dict, &entry) ||
+            !dbus_message_iter_close_container(&it, &dict))
+                die("out of memory", NULL);
+        t0 = now_ns();
+        r = call(c, m, "Submit");
+        dbus_message_get_args(r, NULL, DBUS_TYPE_UINT64, &id, DBUS_TYPE_INVALID);
+        dbus_message_unref(r);
+        dbus_message_unref(m);
+        /* Signals that came before the reply wait in the queue: none is lost. */
+        while (!finished) {
+                long n;
+
+                m = dbus_connection_pop_message(c);
+                if (!m) {
+                        if (!dbus_connection_read_write(c, -1))
+                                die("the bus went away", NULL);
+                        continue;
+                }
+                n = signal_stdout(m, id, &finished);
+                if (n > 0)
+                        got += (unsigned long)n;
+                dbus_message_unref(m);
+        }
+        t0 = now_ns() - t0;
+        if (got < bytes) {
+                fprintf(stderr, "rtt: only %lu of %lu bytes of stdout came\n", got, bytes);
+                exit(1);
+        }
+        return t0;
+}
+
+static int big_submit(int n, const char *code, dbus_uint32_t bytes, dbus_bool_t stream)
+{
+        DBusConnection *c = connect_bus();
+        DBusMessage *echo = dbus_message_new_method_call(ECHO_NAME, ECHO_PATH, ECHO_IFACE, "Big");
+
+        if (!echo || !dbus_message_append_args(echo, DBUS_TYPE_UINT32, &bytes, DBUS_TYPE_INVALID))
+                die("out of memory", NULL);
+        for (int i = -2; i < n; i++) {
+                uint64_t ts = submit_finished(c, code, stream, bytes), te;
+                DBusMessage *m = dbus_message_copy(echo), *r;
+
+                te = now_ns();
+                r = call(c, m, "Big");
+                te = now_ns() - te;
+                dbus_message_unref(r);
+                dbus_message_unref(m);
+                if (i >= 0)
+                        printf("submit %.3f\necho %.3f\n", ts / 1e3, te / 1e3);
+        }
+        dbus_connection_close(c);
+        dbus_connection_unref(c);
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
         if (!dbus_threads_init_default())
@@ -321,7 +494,18 @@ int main(int argc, char **argv)
                 address = argv[1];
                 return big(atoi(argv[3]), argv[4], (dbus_uint32_t)strtoul(argv[5], NULL, 10));
         }
+        if (argc == 7 && strcmp(argv[2], "big-submit") == 0) {
+                address = argv[1];
+                return big_submit(atoi(argv[3]), argv[4], (dbus_uint32_t)strtoul(argv[5], NULL, 10),
+                                  atoi(argv[6]) != 0);
+        }
+        if (argc == 7 && strcmp(argv[2], "rtt2") == 0) {
+                address = argv[1];
+                return rtt2(atoi(argv[3]), atoi(argv[4]), argv[5], argv[6]);
+        }
         fprintf(stderr, "usage: rtt ADDRESS rtt N WARMUP\n"
+                        "       rtt ADDRESS rtt2 N WARMUP NAME_A NAME_B\n"
+                        "       rtt ADDRESS big-submit N CODE BYTES STREAM\n"
                         "       rtt ADDRESS interrupt RUNS CODE\n"
                         "       rtt ADDRESS echo-serve\n"
                         "       rtt ADDRESS big N CODE BYTES\n");

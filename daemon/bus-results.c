@@ -192,6 +192,7 @@ static void send_output(Results *r, Job *j, uint64_t id, const char *stream, con
         const char *owner = j && j->origin == ORIGIN_SUBMIT && j->stream ? j->owner : NULL;
         /* An Execute or RunFile caller gets its output once, in the reply. */
         const char *skip = j && j->origin != ORIGIN_SUBMIT ? j->owner : owner;
+        const char *last;
         GHashTableIter it;
         gpointer key;
 
@@ -209,13 +210,20 @@ static void send_output(Results *r, Job *j, uint64_t id, const char *stream, con
         r->output_seq++;
         if (j && !j->first_output_seq)
                 j->first_output_seq = r->output_seq;
-        if (owner)
-                send_to(r, sig, owner);
+        last = owner;
         g_hash_table_iter_init(&it, r->subscribers);
-        while (g_hash_table_iter_next(&it, &key, NULL))
-                if (!skip || strcmp(skip, key) != 0)
-                        send_to(r, sig, key);
-        dbus_message_unref(sig);
+        while (g_hash_table_iter_next(&it, &key, NULL)) {
+                if (skip && strcmp(skip, key) == 0)
+                        continue;
+                if (last)
+                        send_to(r, sig, last);
+                last = key;
+        }
+        /* The last listener gets the message itself: a 1 MB text is not copied once more. */
+        if (last && dbus_message_set_destination(sig, last))
+                send(r, sig);
+        else
+                dbus_message_unref(sig);
 }
 
 void results_output(Results *r, uint64_t id, Output *out)
@@ -276,33 +284,40 @@ static DBusMessage *finished_signal(Job *j, bool with_output)
         return sig;
 }
 
+/* The Finished signal with or without the output, built the first time it is needed. */
+static DBusMessage *finished_for(Job *j, bool with_output, DBusMessage **built)
+{
+        if (!*built)
+                *built = finished_signal(j, with_output);
+        return *built;
+}
+
 static void send_finished(Results *r, Job *j)
 {
         const char *owner = j->origin == ORIGIN_SUBMIT ? j->owner : NULL;
         /* An Execute or RunFile caller has the reply: no Finished for it. */
         const char *skip = j->owner;
-        DBusMessage *full, *bare;
+        /* Built when a listener needs it: a streamed 1 MB output is not validated and copied for none. */
+        DBusMessage *full = NULL, *bare = NULL, *m;
         GHashTableIter it;
         gpointer key, value;
 
         /* Most Executes have nobody listening: build nothing for them. */
         if (!owner && !has_listener(r, skip))
                 return;
-        full = finished_signal(j, true);
-        bare = finished_signal(j, false);
+        /* A listener that got the output as Output signals gets it empty here. */
+        if (owner && (m = finished_for(j, !j->stream, j->stream ? &bare : &full)))
+                send_to(r, m, owner);
+        g_hash_table_iter_init(&it, r->subscribers);
+        while (g_hash_table_iter_next(&it, &key, &value)) {
+                Subscriber *s = value;
+                bool got_all = !j->first_output_seq || s->since_seq < j->first_output_seq;
 
-        if (full && bare) {
-                /* A listener that got the output as Output signals gets it empty here. */
-                if (owner)
-                        send_to(r, j->stream ? bare : full, owner);
-                g_hash_table_iter_init(&it, r->subscribers);
-                while (g_hash_table_iter_next(&it, &key, &value)) {
-                        Subscriber *s = value;
-                        bool got_all = !j->first_output_seq || s->since_seq < j->first_output_seq;
-
-                        if (!skip || strcmp(skip, key) != 0)
-                                send_to(r, got_all ? bare : full, key);
-                }
+                if (skip && strcmp(skip, key) == 0)
+                        continue;
+                m = finished_for(j, !got_all, got_all ? &bare : &full);
+                if (m)
+                        send_to(r, m, key);
         }
         if (full)
                 dbus_message_unref(full);

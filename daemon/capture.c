@@ -15,7 +15,11 @@
 
 #include "log.h"
 
-/* One read; the pipes themselves hold PIPE_SIZE, so a 1 MB os.write() never waits. */
+/*
+ * The pipes hold PIPE_SIZE, so a 1 MB os.write() never waits for this
+ * thread.  What goes to an execution is read straight into its text, all
+ * that is there in one read; background output a CHUNK at a time.
+ */
 #define CHUNK (64u * 1024u)
 #define PIPE_SIZE (1024 * 1024)
 /* The capture thread lets the lock go after this much, for a GUI thread waiting on it. */
@@ -143,21 +147,6 @@ Output *capture_background(Capture *c)
 
 /* ---- reading the pipes (c->lock held) ---- */
 
-/* Bytes at the end of buf[0..len) that begin a UTF-8 sequence not complete yet. */
-static size_t incomplete_tail(const unsigned char *buf, size_t len)
-{
-        for (size_t back = 1; back <= 3 && back <= len; back++) {
-                unsigned char ch = buf[len - back];
-                size_t need;
-
-                if ((ch & 0xc0) == 0x80)
-                        continue; /* a continuation byte: look further back */
-                need = ch >= 0xf0 ? 4 : ch >= 0xe0 ? 3 : ch >= 0xc0 ? 2 : 1;
-                return need > back ? back : 0;
-        }
-        return 0;
-}
-
 static void deliver(Capture *c, int stream, const char *text, size_t len)
 {
         if (len == 0)
@@ -177,6 +166,22 @@ static void flush_carry(Capture *c)
         }
 }
 
+/*
+ * Straight into the running execution's text when it can (one copy, the
+ * kernel's); true when it did, *got is what read() returned.
+ */
+static bool drain_in_place(Capture *c, int stream, size_t limit, ssize_t *got)
+{
+        int avail = 0;
+
+        if (!c->sink || ioctl(c->read_fd[stream], FIONREAD, &avail) < 0 || avail <= 0)
+                return false;
+        *got = output_read(c->sink, stream, c->read_fd[stream],
+                           (size_t)avail < limit ? (size_t)avail : limit, c->carry[stream],
+                           &c->carry_len[stream]);
+        return !(*got < 0 && errno == ENOSPC);
+}
+
 /* Read up to limit bytes of stream without blocking; false at end of file. */
 static bool drain(Capture *c, int stream, size_t limit)
 {
@@ -186,6 +191,14 @@ static bool drain(Capture *c, int stream, size_t limit)
                 size_t carry = c->carry_len[stream], want = limit < CHUNK ? limit : CHUNK, tail;
                 ssize_t n;
 
+                if (drain_in_place(c, stream, limit, &n)) {
+                        if (n < 0)
+                                return true; /* EAGAIN: empty for now */
+                        if (n == 0)
+                                return false;
+                        limit -= (size_t)n < limit ? (size_t)n : limit;
+                        continue;
+                }
                 n = read(c->read_fd[stream], buf + 4, want);
                 if (n < 0 && errno == EINTR)
                         continue;
@@ -195,7 +208,7 @@ static bool drain(Capture *c, int stream, size_t limit)
                         return false;
                 limit -= (size_t)n;
                 memcpy(buf + 4 - carry, c->carry[stream], carry);
-                tail = incomplete_tail((unsigned char *)buf + 4 - carry, carry + (size_t)n);
+                tail = text_incomplete_tail(buf + 4 - carry, carry + (size_t)n);
                 c->carry_len[stream] = tail;
                 memcpy(c->carry[stream], buf + 4 + n - tail, tail);
                 deliver(c, stream, buf + 4 - carry, carry + (size_t)n - tail);
@@ -203,15 +216,45 @@ static bool drain(Capture *c, int stream, size_t limit)
         return true;
 }
 
-/* What the pipes hold right now (not what keeps coming): bounded, never blocks. */
-static void drain_present(Capture *c)
+/*
+ * Which pipes hold something right now: one poll() for both, a fraction of
+ * a microsecond, and nothing more when (nearly always) both are empty.
+ */
+static bool pipes_ready(Capture *c, bool ready[OUTPUT_N_STREAMS])
+{
+        struct pollfd fds[OUTPUT_N_STREAMS];
+        bool any = false;
+
+        for (int s = 0; s < OUTPUT_N_STREAMS; s++)
+                fds[s] = (struct pollfd){ .fd = c->read_fd[s], .events = POLLIN };
+        if (poll(fds, OUTPUT_N_STREAMS, 0) <= 0)
+                fds[0].revents = fds[1].revents = 0;
+        for (int s = 0; s < OUTPUT_N_STREAMS; s++) {
+                ready[s] = fds[s].revents & POLLIN;
+                any = any || ready[s];
+        }
+        return any;
+}
+
+/* What the ready pipes hold right now (not what keeps coming): bounded, never blocks. */
+static void drain_present(Capture *c, const bool ready[OUTPUT_N_STREAMS])
 {
         for (int s = 0; s < OUTPUT_N_STREAMS; s++) {
                 int n = 0;
 
-                if (ioctl(c->read_fd[s], FIONREAD, &n) == 0 && n > 0)
+                if (ready[s] && ioctl(c->read_fd[s], FIONREAD, &n) == 0 && n > 0)
                         drain(c, s, (size_t)n);
         }
+}
+
+/* c->lock held: what the pipes hold now goes to the current sink, incomplete sequences too. */
+static void settle(Capture *c)
+{
+        bool ready[OUTPUT_N_STREAMS];
+
+        if (pipes_ready(c, ready))
+                drain_present(c, ready);
+        flush_carry(c);
 }
 
 static void *capture_thread(void *data)
@@ -251,8 +294,7 @@ void capture_begin(Capture *c, Output *o)
                 /* What C code printed before, without a newline, is not this execution's. */
                 fflush(NULL);
                 pthread_mutex_lock(&c->lock);
-                drain_present(c);
-                flush_carry(c);
+                settle(c);
                 c->sink = o;
                 pthread_mutex_unlock(&c->lock);
         }
@@ -267,25 +309,20 @@ void capture_end(Capture *c)
         /* libc's stdout on a pipe: a printf() without '\n' waits in its buffer. */
         fflush(NULL);
         pthread_mutex_lock(&c->lock);
-        drain_present(c);
-        flush_carry(c);
+        settle(c);
         c->sink = NULL;
         pthread_mutex_unlock(&c->lock);
 }
 
 void capture_sync(Capture *c)
 {
-        struct pollfd fds[OUTPUT_N_STREAMS];
+        bool ready[OUTPUT_N_STREAMS];
 
-        if (!c->active)
-                return;
-        /* One poll() for both pipes: a print costs about a microsecond more. */
-        for (int s = 0; s < OUTPUT_N_STREAMS; s++)
-                fds[s] = (struct pollfd){ .fd = c->read_fd[s], .events = POLLIN };
-        if (poll(fds, OUTPUT_N_STREAMS, 0) <= 0)
+        /* One poll() for both pipes: a print costs a fraction of a microsecond more. */
+        if (!c->active || !pipes_ready(c, ready))
                 return;
         pthread_mutex_lock(&c->lock);
-        drain_present(c);
+        drain_present(c, ready);
         pthread_mutex_unlock(&c->lock);
 }
 
@@ -389,8 +426,7 @@ void capture_stop(Capture *c)
                 c->thread_started = false;
                 pthread_mutex_lock(&c->lock);
                 c->sink = NULL;
-                drain_present(c);
-                flush_carry(c);
+                settle(c);
                 pthread_mutex_unlock(&c->lock);
         }
         log_flush(&c->bg);

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct Stream {
         char *data;
@@ -14,6 +15,7 @@ typedef struct Stream {
         size_t taken; /* bytes output_take() handed out already */
         uint64_t dropped;
         bool finished; /* output_finish() appended its note and tail */
+        bool lent;     /* data belongs to output_finish()'s caller now */
 } Stream;
 
 struct Output {
@@ -25,6 +27,19 @@ struct Output {
         bool pending; /* text since the last take, notified */
         bool rolling; /* output_set_rolling(): take() forgets what it handed out */
 };
+
+/* n bytes and a NUL, malloc'd: what strndup does, without reading the text once more for a NUL. */
+static char *text_dup(const char *text, size_t n)
+{
+        char *out = malloc(n + 1);
+
+        if (out) {
+                if (n)
+                        memcpy(out, text, n);
+                out[n] = 0;
+        }
+        return out;
+}
 
 int output_new(Output **out, uint64_t max)
 {
@@ -64,7 +79,7 @@ bool output_take(Output *o, char *texts[OUTPUT_N_STREAMS])
                 texts[i] = NULL;
                 if (s->len == s->taken)
                         continue;
-                texts[i] = strndup(s->data + s->taken, s->len - s->taken);
+                texts[i] = text_dup(s->data + s->taken, s->len - s->taken);
                 s->taken = s->len;
                 any = true;
                 if (o->rolling) {
@@ -83,7 +98,8 @@ Output *output_free(Output *o)
         if (!o)
                 return NULL;
         for (int i = 0; i < OUTPUT_N_STREAMS; i++)
-                free(o->streams[i].data);
+                if (!o->streams[i].lent)
+                        free(o->streams[i].data);
         pthread_mutex_destroy(&o->lock);
         free(o);
         return NULL;
@@ -119,6 +135,20 @@ static size_t utf8_sequence(const unsigned char *s, size_t n)
         return len;
 }
 
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+
+/* Are the 32 bytes at s ASCII without a NUL?  Four words at once, no branch between. */
+static bool ascii_block(const unsigned char *s)
+{
+        uint64_t w[4], bad = 0;
+
+        memcpy(w, s, sizeof(w));
+        for (int k = 0; k < 4; k++)
+                bad |= w[k] | ((w[k] - ONES) & ~w[k]);
+        return !(bad & HIGHS);
+}
+
 /* Length of the longest prefix of text that is valid UTF-8 without NUL. */
 static size_t utf8_valid_prefix(const char *text, size_t len)
 {
@@ -126,13 +156,14 @@ static size_t utf8_valid_prefix(const char *text, size_t len)
         size_t i = 0, n;
 
         while (i < len) {
-                /* Eight ASCII bytes without a NUL at a time: most output is just that. */
+                /* Most output is ASCII without a NUL: 32 bytes, then 8, at a time. */
+                while (i + 32 <= len && ascii_block(s + i))
+                        i += 32;
                 while (i + 8 <= len) {
                         uint64_t w;
 
                         memcpy(&w, s + i, 8);
-                        if ((w & UINT64_C(0x8080808080808080)) ||
-                            ((w - UINT64_C(0x0101010101010101)) & ~w & UINT64_C(0x8080808080808080)))
+                        if ((w | ((w - ONES) & ~w)) & HIGHS)
                                 break;
                         i += 8;
                 }
@@ -183,6 +214,103 @@ static size_t utf8_cut(const char *text, size_t len, size_t max)
         return max;
 }
 
+/* Room for n more bytes and a NUL, doubling (a large block grows by mremap, not a copy). */
+static bool stream_grow(Stream *s, size_t n)
+{
+        size_t alloc = s->alloc ? s->alloc : 256;
+        char *data;
+
+        if (s->len + n + 1 <= s->alloc)
+                return true;
+        while (alloc < s->len + n + 1)
+                alloc *= 2;
+        data = realloc(s->data, alloc);
+        if (!data)
+                return false;
+        s->data = data;
+        s->alloc = alloc;
+        return true;
+}
+
+void output_reserve(Output *o, int stream, size_t n)
+{
+        Stream *s = &o->streams[stream];
+        size_t room;
+
+        pthread_mutex_lock(&o->lock);
+        room = o->max > s->len ? (size_t)(o->max - s->len) : 0;
+        if (!s->finished && !s->lent)
+                (void)stream_grow(s, n < room ? n : room);
+        pthread_mutex_unlock(&o->lock);
+}
+
+size_t text_incomplete_tail(const char *text, size_t len)
+{
+        const unsigned char *buf = (const unsigned char *)text;
+
+        for (size_t back = 1; back <= 3 && back <= len; back++) {
+                unsigned char ch = buf[len - back];
+                size_t need;
+
+                if ((ch & 0xc0) == 0x80)
+                        continue; /* a continuation byte: look further back */
+                need = ch >= 0xf0 ? 4 : ch >= 0xe0 ? 3 : ch >= 0xc0 ? 2 : 1;
+                return need > back ? back : 0;
+        }
+        return 0;
+}
+
+ssize_t output_read(Output *o, int stream, int fd, size_t n, char carry[4], size_t *carry_len)
+{
+        Stream *s = &o->streams[stream];
+        size_t c = *carry_len, room, total, tail, valid;
+        OutputNotify notify = NULL;
+        void *notify_data = NULL;
+        char *at, *copy;
+        ssize_t r;
+
+        pthread_mutex_lock(&o->lock);
+        room = o->max > s->len ? (size_t)(o->max - s->len) : 0;
+        /* Near the bound, or after it: output_write() cuts and counts. */
+        if (s->finished || s->dropped || o->rolling || c + n > room || !stream_grow(s, c + n)) {
+                pthread_mutex_unlock(&o->lock);
+                errno = ENOSPC;
+                return -1;
+        }
+        at = s->data + s->len;
+        memcpy(at, carry, c);
+        do
+                r = read(fd, at + c, n);
+        while (r < 0 && errno == EINTR);
+        if (r <= 0) {
+                pthread_mutex_unlock(&o->lock);
+                return r;
+        }
+        total = c + (size_t)r;
+        tail = text_incomplete_tail(at, total);
+        valid = total - tail;
+        memcpy(carry, at + valid, tail);
+        *carry_len = tail;
+        if (utf8_valid_prefix(at, valid) == valid) {
+                s->len += valid;
+                notify = valid > 0 && !o->pending ? o->notify : NULL;
+                if (notify)
+                        o->pending = true;
+                notify_data = o->notify_data;
+                pthread_mutex_unlock(&o->lock);
+                if (notify)
+                        notify(notify_data);
+                return r;
+        }
+        /* Something to escape (a NUL, a stray byte): output_write() does it, from a copy. */
+        copy = text_dup(at, valid);
+        pthread_mutex_unlock(&o->lock);
+        if (copy)
+                output_write(o, stream, copy, valid);
+        free(copy);
+        return r;
+}
+
 void output_write(Output *o, int stream, const char *text, size_t len)
 {
         Stream *s = &o->streams[stream];
@@ -206,20 +334,8 @@ void output_write(Output *o, int stream, const char *text, size_t len)
                 elen = escaped ? strlen(escaped) : 0;
         }
         n = src ? utf8_cut(src, elen, room) : 0;
-        if (n > 0 && s->len + n + 1 > s->alloc) {
-                size_t alloc = s->alloc ? s->alloc : 256;
-                char *data;
-
-                while (alloc < s->len + n + 1)
-                        alloc *= 2;
-                data = realloc(s->data, alloc);
-                if (data) {
-                        s->data = data;
-                        s->alloc = alloc;
-                } else {
-                        n = 0;
-                }
-        }
+        if (n > 0 && !stream_grow(s, n))
+                n = 0;
         if (n > 0)
                 memcpy(s->data + s->len, src, n);
         s->len += n;
@@ -281,8 +397,25 @@ char *output_finish(Output *o, int stream, const char *tail)
                 stream_append(s, note, strlen(note));
                 stream_append(s, tail ? tail : "", tail_len);
                 s->finished = true;
+                /*
+                 * The kept text itself is the caller's, cut to size (in place, or
+                 * mremap for a large one): a 1 MB output is not copied once more.
+                 */
+                if (s->data) {
+                        char *data = realloc(s->data, s->len + 1);
+
+                        if (data) {
+                                s->data = data;
+                                s->alloc = s->len + 1;
+                        }
+                        s->data[s->len] = 0;
+                        s->lent = true;
+                        out = s->data;
+                        pthread_mutex_unlock(&o->lock);
+                        return out;
+                }
         }
-        out = strndup(s->data ? s->data : "", s->len);
+        out = text_dup(s->data ? s->data : "", s->len);
         pthread_mutex_unlock(&o->lock);
         return out;
 }

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "util.h"
 
@@ -39,6 +40,25 @@ void output_set_rolling(Output *o);
 void output_write(Output *o, int stream, const char *text, size_t len);
 
 /*
+ * Room for n more bytes of stream (as far as the bound lets), in one
+ * allocation: a large text about to be written in pieces is not copied
+ * again each time the buffer doubles.
+ */
+void output_reserve(Output *o, int stream, size_t n);
+
+/*
+ * Up to n bytes read from fd (non-blocking) appended to stream, read
+ * straight into the kept text: no copy in between when they are valid UTF-8
+ * (nearly always; else they go through output_write).  carry[0..*carry_len)
+ * (the incomplete UTF-8 sequence the last read ended with) goes first, and
+ * what this read ends with that is incomplete becomes the new carry.
+ * Returns what read() returned; -1 with errno ENOSPC when nothing was read
+ * because the bytes cannot go in place (the stream is near its bound, or
+ * finished, or rolling): the caller reads them and uses output_write().
+ */
+ssize_t output_read(Output *o, int stream, int fd, size_t n, char carry[4], size_t *carry_len);
+
+/*
  * What each stream kept since the last take, malloc'd into texts[stream]
  * (NULL when nothing); false when there was nothing at all.
  */
@@ -50,7 +70,11 @@ bool output_take(Output *o, char *texts[OUTPUT_N_STREAMS]);
  * none), itself cut to its last max bytes.  The line and the tail become part
  * of the stream, so the next output_take() hands them out too (the last
  * Output signal of an execution ends as its reply does).  Once per stream:
- * a second call returns the same text and ignores tail.
+ * a second call returns a copy of the same text and ignores tail.
+ *
+ * The first call hands over the stream's own buffer, without a copy: the
+ * Output reads it still (output_take, a second output_finish), so the caller
+ * frees it only after the last of those, and output_free() leaves it alone.
  */
 char *output_finish(Output *o, int stream, const char *tail);
 
@@ -59,3 +83,6 @@ char *output_finish(Output *o, int stream, const char *tail);
  * not part of valid UTF-8 becomes \xNN, as Python's backslashreplace does.
  */
 char *text_escape(const char *text, size_t len);
+
+/* Bytes at the end of text that begin a UTF-8 sequence not complete yet (0 to 3). */
+size_t text_incomplete_tail(const char *text, size_t len);

@@ -171,6 +171,16 @@ static int write_chunked(Output *o, int stream, PyObject *text)
                 return 0;
         }
         PyErr_Clear();
+        /* At least n bytes are coming: one allocation, not a copy each time the buffer doubles. */
+        output_reserve(o, stream, (size_t)n);
+        /* ASCII text of any size is its own UTF-8: written in place, a chunk at a time. */
+        if (PyUnicode_IS_ASCII(text)) {
+                utf8 = PyUnicode_DATA(text);
+                for (Py_ssize_t off = 0; off < n; off += TEXT_CHUNK)
+                        output_write(o, stream, utf8 + off,
+                                     (size_t)(n - off < TEXT_CHUNK ? n - off : TEXT_CHUNK));
+                return 0;
+        }
 
         for (Py_ssize_t off = 0; off < n || (off == 0 && n == 0); off += TEXT_CHUNK) {
                 PyObject *part = off == 0 && n <= TEXT_CHUNK ?

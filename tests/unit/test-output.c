@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "output.h"
 #include "tap.h"
@@ -118,7 +121,7 @@ static void test_finish_is_streamed(void)
 {
         char *texts[OUTPUT_N_STREAMS];
         Output *o;
-        char *s;
+        char *s, *again;
 
         output_new(&o, 4);
         output_write(o, OUTPUT_STDERR, "abcdef", 6);
@@ -127,17 +130,26 @@ static void test_finish_is_streamed(void)
         free(texts[1]);
         s = output_finish(o, OUTPUT_STDERR, "TB\n");
         ok(strcmp(s, "abcd\n[guiloop: 2 bytes dropped]\nTB\n") == 0, "final text: %s", s);
-        free(s);
         ok(output_take(o, texts) && !texts[0] &&
            strcmp(texts[1], "\n[guiloop: 2 bytes dropped]\nTB\n") == 0,
            "the last take hands out the dropped line and the tail: %s", texts[1]);
         free(texts[1]);
-        s = output_finish(o, OUTPUT_STDERR, "again\n");
-        ok(strcmp(s, "abcd\n[guiloop: 2 bytes dropped]\nTB\n") == 0,
-           "a second finish returns the same text: %s", s);
-        free(s);
+        again = output_finish(o, OUTPUT_STDERR, "again\n");
+        ok(strcmp(again, "abcd\n[guiloop: 2 bytes dropped]\nTB\n") == 0 && again != s,
+           "a second finish returns a copy of the same text: %s", again);
+        free(again);
         output_write(o, OUTPUT_STDERR, "late", 4);
         ok(!output_take(o, texts), "nothing is kept after the finish");
+        ok(strcmp(s, "abcd\n[guiloop: 2 bytes dropped]\nTB\n") == 0,
+           "the first finish's text is the caller's, unchanged by later writes");
+        output_free(o);
+        ok(strcmp(s, "abcd\n[guiloop: 2 bytes dropped]\nTB\n") == 0,
+           "and outlives the Output: %s", s);
+        free(s);
+        output_new(&o, 4);
+        s = output_finish(o, OUTPUT_STDOUT, NULL);
+        ok(s && !*s, "a stream that got nothing finishes as an empty text");
+        free(s);
         output_free(o);
 }
 
@@ -163,8 +175,81 @@ static void test_rolling(void)
         output_free(o);
 }
 
+static void test_read(void)
+{
+        char carry[4], *s;
+        size_t carry_len = 0;
+        int fds[2];
+        Output *o;
+        ssize_t r;
+
+        (void)!pipe2(fds, O_NONBLOCK);
+        output_new(&o, 16);
+        (void)!write(fds[1], "ab\xc3", 3);
+        r = output_read(o, OUTPUT_STDOUT, fds[0], 3, carry, &carry_len);
+        ok(r == 3 && carry_len == 1 && carry[0] == '\xc3', "half a character waits (%zd, %zu)", r,
+           carry_len);
+        (void)!write(fds[1], "\xa9!", 2);
+        r = output_read(o, OUTPUT_STDOUT, fds[0], 2, carry, &carry_len);
+        ok(r == 2 && carry_len == 0, "and is completed by the next read");
+        (void)!write(fds[1], "x\0y", 3);
+        r = output_read(o, OUTPUT_STDOUT, fds[0], 3, carry, &carry_len);
+        ok(r == 3, "a NUL is read too");
+        r = output_read(o, OUTPUT_STDOUT, fds[0], 3, carry, &carry_len);
+        ok(r < 0 && errno == EAGAIN, "an empty pipe: EAGAIN, nothing blocks");
+        (void)!write(fds[1], "0123456789", 10);
+        r = output_read(o, OUTPUT_STDOUT, fds[0], 10, carry, &carry_len);
+        ok(r < 0 && errno == ENOSPC, "past the bound nothing is read in place (%zd)", r);
+        s = output_finish(o, OUTPUT_STDOUT, NULL);
+        ok(strcmp(s, "ab\xc3\xa9!x\\x00y") == 0, "read in place, escaped where needed: %s", s);
+        free(s);
+        output_free(o);
+        close(fds[0]);
+        close(fds[1]);
+}
+
+/* A NUL or a non-ASCII byte anywhere in a long run of ASCII (the word-at-a-time checks). */
+static void test_long_runs(void)
+{
+        int bad = 0;
+
+        for (size_t pos = 0; pos < 80; pos++) {
+                char text[80], want[90];
+                Output *o;
+                char *s;
+
+                memset(text, 'a', sizeof(text));
+                text[pos] = 0;
+                memcpy(want, text, pos);
+                memcpy(want + pos, "\\x00", 4);
+                memset(want + pos + 4, 'a', sizeof(text) - pos - 1);
+                want[sizeof(text) + 3] = 0;
+                output_new(&o, 1000);
+                output_write(o, OUTPUT_STDOUT, text, sizeof(text));
+                s = output_finish(o, OUTPUT_STDOUT, NULL);
+                bad += strcmp(s, want) != 0;
+                free(s);
+                output_free(o);
+
+                memset(text, 'a', sizeof(text));
+                text[pos] = '\xc3';
+                if (pos + 1 < sizeof(text))
+                        text[pos + 1] = '\xa9';
+                output_new(&o, 1000);
+                output_write(o, OUTPUT_STDOUT, text, sizeof(text));
+                s = output_finish(o, OUTPUT_STDOUT, NULL);
+                bad += pos + 1 < sizeof(text) ? memcmp(s, text, sizeof(text)) != 0 || s[80] :
+                                                strcmp(s + pos, "\\xc3") != 0;
+                free(s);
+                output_free(o);
+        }
+        ok(bad == 0, "a NUL or a character at every offset of 80 ASCII bytes (%d wrong)", bad);
+}
+
 int main(void)
 {
+        test_long_runs();
+        test_read();
         test_take();
         test_finish_is_streamed();
         test_rolling();

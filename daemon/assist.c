@@ -15,6 +15,7 @@
 #include "pyembed.h"
 #include "log.h"
 #include "output.h"
+#include "stacks.h"
 
 /* Requests that may wait behind one that waits for the GIL; past that, an empty answer at once. */
 #define ASSIST_QUEUE_MAX 16
@@ -106,6 +107,10 @@ static void answer(Assist *a, AssistRequest *r)
 {
         PyObject *res = NULL;
 
+        if (r->kind == ASSIST_STACKS) {
+                r->text = stacks_dump(r->gui_thread, a->thread_id);
+                return;
+        }
         if (!a->module && !(a->module = load_module())) {
                 PyErr_Print();
                 return;
@@ -139,6 +144,8 @@ static void answer(Assist *a, AssistRequest *r)
                         r->status = text_of(PyTuple_GET_ITEM(res, 0));
                         r->indent = text_of(PyTuple_GET_ITEM(res, 1));
                 }
+                break;
+        case ASSIST_STACKS:
                 break;
         }
         if (!res) {

@@ -13,6 +13,11 @@
  * thread answers at its deadline with an empty reply when the answer is not
  * there yet.  Python hands the GIL over every switch_interval, so while code
  * runs `while True: pass` an answer still comes within a few intervals.
+ *
+ * Stacks is read here too: with the GIL held no thread can push or pop a
+ * frame or go away while the thread states are walked, which Stacks read
+ * from the bus thread alone could not promise (a SEGV seen once under ASan
+ * while threads came and went).
  */
 typedef struct Assist Assist;
 
@@ -20,6 +25,7 @@ typedef enum AssistKind {
         ASSIST_COMPLETE,
         ASSIST_INSPECT,
         ASSIST_IS_COMPLETE,
+        ASSIST_STACKS, /* cursor unused; gui_thread names the GUI thread */
 } AssistKind;
 
 typedef struct AssistRequest {
@@ -27,12 +33,13 @@ typedef struct AssistRequest {
         char *code;
         int cursor;
         void *tag; /* the submitter's */
+        unsigned long gui_thread; /* Stacks */
 
         /* Results (valid UTF-8): Complete */
         char **matches;
         size_t n_matches;
         int start, end;
-        /* Inspect */
+        /* Inspect; Stacks: the text */
         bool found;
         char *text;
         /* IsComplete */

@@ -34,7 +34,9 @@
 #define OUTPUT_INTERVAL_USEC 50000
 /*
  * Complete, Inspect, IsComplete answer within 50 ms: what the assist thread
- * has not answered by then is an empty reply.
+ * has not answered by then is an empty reply.  Stacks then reads the thread
+ * states without the GIL: whoever holds it is stuck in C code, which moves
+ * no frame.
  */
 #define ASSIST_DEADLINE_USEC 40000
 
@@ -361,7 +363,30 @@ static void handle_signals(BusObject *o)
         }
 }
 
-/* ---- assist answers (Complete, Inspect, IsComplete) ---- */
+/* ---- assist answers (Complete, Inspect, IsComplete, Stacks) ---- */
+
+static int append_stacks(BusObject *o, DBusMessage *m, const char *read_with_gil)
+{
+        _cleanup_(freep) char *dump = NULL;
+        _cleanup_(freep) char *text = NULL;
+        const char *t;
+
+        if (!read_with_gil) {
+                /* Never while Python is being finalized: the thread states go away. */
+                pthread_mutex_lock(&o->python_lock);
+                dump = o->python_gone ? strdup("") :
+                       stacks_dump(o->s.gui_thread,
+                                   o->s.assist ? assist_thread_id(o->s.assist) : 0);
+                pthread_mutex_unlock(&o->python_lock);
+                read_with_gil = dump;
+        }
+        text = read_with_gil ? text_escape(read_with_gil, strlen(read_with_gil)) : NULL;
+        t = text;
+        if (!t)
+                return -ENOMEM;
+        return dbus_message_append_args(m, DBUS_TYPE_STRING, &t, DBUS_TYPE_INVALID) ? 0 :
+                                                                                     -ENOMEM;
+}
 
 static void reply_assist(BusObject *o, Pending *p, AssistRequest *r)
 {
@@ -387,6 +412,8 @@ static void reply_assist(BusObject *o, Pending *p, AssistRequest *r)
 
                 ok = dbus_message_append_args(m, DBUS_TYPE_BOOLEAN, &found, DBUS_TYPE_STRING, &text,
                                               DBUS_TYPE_INVALID);
+        } else if (p->kind == ASSIST_STACKS) {
+                ok = append_stacks(o, m, r ? r->text : NULL) == 0;
         } else {
                 /* No answer in time: "unknown", as Jupyter's protocol has it. */
                 const char *status = r && r->status ? r->status : "unknown";
@@ -449,6 +476,8 @@ static int ask_assist(BusObject *o, Call *c, AssistKind kind, const char *code, 
         if (ret == 0 && o->s.assist) {
                 r = assist_request_new(kind, code, cursor, p);
                 ret = r ? 0 : -ENOMEM;
+                if (r)
+                        r->gui_thread = o->s.gui_thread;
         }
         if (ret < 0) {
                 pending_free(p);
@@ -827,22 +856,10 @@ void bus_object_python_gone(BusObject *o)
 static int on_stacks(void *data, Call *c)
 {
         BusObject *o = data;
-        _cleanup_(freep) char *dump = NULL;
-        _cleanup_(freep) char *text = NULL;
-        const char *t;
 
-        /* Never while Python is being finalized: the thread states go away. */
-        pthread_mutex_lock(&o->python_lock);
-        dump = o->python_gone ? strdup("") :
-               stacks_dump(o->s.gui_thread, o->s.assist ? assist_thread_id(o->s.assist) : 0);
-        pthread_mutex_unlock(&o->python_lock);
-        text = dump ? text_escape(dump, strlen(dump)) : NULL;
-        t = text;
-
-        if (!t)
-                return -ENOMEM;
-        return dbus_message_append_args(c->reply, DBUS_TYPE_STRING, &t, DBUS_TYPE_INVALID) ?
-                       0 : -ENOMEM;
+        if (!o->s.assist)
+                return append_stacks(o, c->reply, NULL);
+        return ask_assist(o, c, ASSIST_STACKS, "", -1);
 }
 
 /* ---- properties ---- */

@@ -18,7 +18,7 @@
  * (bus.c).  It turns calls into executions for the executor, implements the
  * executor's started/finished events, and sends replies and the Output and
  * Finished signals.  Everything but bus_object_started/finished runs in the
- * bus thread.
+ * bus thread, under the object's lock.
  */
 typedef struct BusObject BusObject;
 
@@ -47,9 +47,19 @@ int bus_object_new(BusObject **out, const BusObjectSetup *setup);
 BusObject *bus_object_free(BusObject *o);
 DEFINE_CLEANUP(BusObject *, bus_object_free);
 
-/* The executor's events (ExecutorOps.started, .finished), any thread. */
+/*
+ * The executor's events (ExecutorOps.started, .finished), any thread.
+ * finished sends e's reply and signals from the calling thread, under the
+ * object's lock.
+ */
 void bus_object_started(BusObject *o, Execution *e);
 void bus_object_finished(BusObject *o, Execution *e);
+/*
+ * The object's lock (recursive): the bus thread holds it for everything it
+ * does but poll(); every libdbus call on the connection is made under it.
+ */
+void bus_object_lock(BusObject *o);
+void bus_object_unlock(BusObject *o);
 
 /*
  * Background output (printed while no execution of its own runs), any

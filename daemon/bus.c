@@ -34,6 +34,22 @@ struct Bus {
 
 /* ---- libdbus's watches and timeouts ---- */
 
+/*
+ * libdbus calls these from the thread that made the call: the bus thread,
+ * or one that sent a message (under the object's lock, see bus_thread).
+ * The bus thread reads the lists at each turn; one asleep in poll() is
+ * woken to build its set again when another thread changed them.
+ */
+static _Thread_local bool on_bus_thread;
+
+static void changed(Bus *b)
+{
+        uint64_t one = 1;
+
+        if (!on_bus_thread)
+                (void)!write(b->wake_fd, &one, sizeof(one));
+}
+
 static dbus_bool_t add_watch(DBusWatch *w, void *data)
 {
         Bus *b = data;
@@ -43,6 +59,7 @@ static dbus_bool_t add_watch(DBusWatch *w, void *data)
                 return FALSE;
         b->watches = grown;
         b->watches[b->n_watches++] = w;
+        changed(b);
         return TRUE;
 }
 
@@ -53,6 +70,7 @@ static void remove_watch(DBusWatch *w, void *data)
         for (size_t i = 0; i < b->n_watches; i++)
                 if (b->watches[i] == w) {
                         b->watches[i] = b->watches[--b->n_watches];
+                        changed(b);
                         return;
                 }
 }
@@ -61,7 +79,7 @@ static void toggle_watch(DBusWatch *w, void *data)
 {
         /* Enabled state is read at each poll. */
         (void)w;
-        (void)data;
+        changed(data);
 }
 
 typedef struct TimeoutData {
@@ -91,6 +109,7 @@ static dbus_bool_t add_timeout(DBusTimeout *t, void *data)
         b->timeouts[b->n_timeouts++] = t;
         dbus_timeout_set_data(t, td, free);
         timeout_restart(t);
+        changed(b);
         return TRUE;
 }
 
@@ -101,23 +120,27 @@ static void remove_timeout(DBusTimeout *t, void *data)
         for (size_t i = 0; i < b->n_timeouts; i++)
                 if (b->timeouts[i] == t) {
                         b->timeouts[i] = b->timeouts[--b->n_timeouts];
+                        changed(b);
                         return;
                 }
 }
 
 static void toggle_timeout(DBusTimeout *t, void *data)
 {
-        (void)data;
         if (dbus_timeout_get_enabled(t))
                 timeout_restart(t);
+        changed(data);
 }
 
+/*
+ * libdbus queued a message: one it read (the bus thread dispatches after
+ * each read anyway), or one sent that did not all go out (the bus thread
+ * rebuilds its poll set, the write watch with it, after each iteration):
+ * only another thread's send needs the bus thread woken.
+ */
 static void wake_up(void *data)
 {
-        Bus *b = data;
-        uint64_t one = 1;
-
-        (void)!write(b->wake_fd, &one, sizeof(one));
+        changed(data);
 }
 
 static void expire_timeouts(Bus *b, uint64_t now)
@@ -181,7 +204,14 @@ static void *bus_thread(void *data)
         sigaddset(&set, SIGINT);
         sigaddset(&set, SIGTERM);
         pthread_sigmask(SIG_BLOCK, &set, NULL);
+        on_bus_thread = true;
 
+        /*
+         * The object's lock is held for all but poll(): another thread that
+         * sends (an execution's reply, from the GUI thread) does so under it,
+         * so libdbus, the watches and the object's state see one thread at a time.
+         */
+        bus_object_lock(b->object);
         for (;;) {
                 enum { FIXED = 1 + BUS_OBJECT_MAX_FDS };
                 size_t n = b->n_watches, nfds, nobj;
@@ -203,9 +233,16 @@ static void *bus_thread(void *data)
                         which[nfds++] = w;
                 }
 
-                if (poll(fds, nfds, poll_timeout(b)) < 0 && errno != EINTR) {
-                        log_err("poll: %s", strerror(errno));
-                        continue;
+                {
+                        int timeout = poll_timeout(b), r;
+
+                        bus_object_unlock(b->object);
+                        r = poll(fds, nfds, timeout);
+                        bus_object_lock(b->object);
+                        if (r < 0 && errno != EINTR) {
+                                log_err("poll: %s", strerror(errno));
+                                continue;
+                        }
                 }
                 if (fds[0].revents & POLLIN)
                         (void)!read(b->wake_fd, &count, sizeof(count));
@@ -223,6 +260,7 @@ static void *bus_thread(void *data)
                         break;
                 }
         }
+        bus_object_unlock(b->object);
         return NULL;
 }
 

@@ -126,6 +126,29 @@ def test_busy_properties_changed(daemon, bus_address):
 
 
 @pytest.mark.every_toolkit
+def test_busy_properties_changed_short(daemon, bus_address):
+    """A short execution's start and end are seen together: Busy's true and
+    false still come, after the reply, at most one pair per execution."""
+    rec = SignalRecorder(bus_address, signal_name="PropertiesChanged",
+                         dbus_interface=PROPS_IFACE, path=OBJECT_PATH)
+    try:
+        for _ in range(3):
+            assert daemon.ok("1") == "1"
+
+        def busy_values():
+            return [args[1]["Busy"] for _, _, args in rec.signals
+                    if args[0] == IFACE and "Busy" in args[1]]
+        rec.pump(until=lambda: len(busy_values()) >= 2, timeout=10)
+        rec.pump(0.2)
+        values = busy_values()
+        assert 2 <= len(values) <= 6, values
+        assert values == [True, False] * (len(values) // 2), values
+        assert daemon.get("Busy") is False
+    finally:
+        rec.close()
+
+
+@pytest.mark.every_toolkit
 def test_output_signal_streams(daemon, bus_address):
     rec = SignalRecorder(bus_address, signal_name="Output", dbus_interface=IFACE,
                          path=OBJECT_PATH)

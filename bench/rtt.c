@@ -474,6 +474,38 @@ static int big_submit(int n, const char *code, dbus_uint32_t bytes, dbus_bool_t 
         return 0;
 }
 
+/* Submit('pass') to its Finished, then Ping, interleaved, after a warm-up. */
+static int submit_rtt(int n, int warmup)
+{
+        DBusConnection *c = connect_bus();
+        DBusMessage *ping = dbus_message_new_method_call(NAME, "/",
+                        "org.freedesktop.DBus.Peer", "Ping");
+        uint64_t *s = calloc((size_t)n, sizeof(*s));
+        uint64_t *p = calloc((size_t)n, sizeof(*p));
+
+        if (!ping || !s || !p)
+                die("out of memory", NULL);
+        for (int i = -warmup; i < n; i++) {
+                uint64_t ts = submit_finished(c, "pass", TRUE, 0), tp;
+                DBusMessage *m = dbus_message_copy(ping), *r;
+
+                tp = now_ns();
+                r = call(c, m, "Ping");
+                tp = now_ns() - tp;
+                dbus_message_unref(r);
+                dbus_message_unref(m);
+                if (i >= 0) {
+                        s[i] = ts;
+                        p[i] = tp;
+                }
+        }
+        for (int i = 0; i < n; i++)
+                printf("submit %.3f\nping %.3f\n", s[i] / 1e3, p[i] / 1e3);
+        dbus_connection_close(c);
+        dbus_connection_unref(c);
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
         if (!dbus_threads_init_default())
@@ -481,6 +513,10 @@ int main(int argc, char **argv)
         if (argc == 5 && strcmp(argv[2], "rtt") == 0) {
                 address = argv[1];
                 return rtt(atoi(argv[3]), atoi(argv[4]));
+        }
+        if (argc == 5 && strcmp(argv[2], "submit") == 0) {
+                address = argv[1];
+                return submit_rtt(atoi(argv[3]), atoi(argv[4]));
         }
         if (argc == 5 && strcmp(argv[2], "interrupt") == 0) {
                 address = argv[1];
@@ -504,6 +540,7 @@ int main(int argc, char **argv)
                 return rtt2(atoi(argv[3]), atoi(argv[4]), argv[5], argv[6]);
         }
         fprintf(stderr, "usage: rtt ADDRESS rtt N WARMUP\n"
+                        "       rtt ADDRESS submit N WARMUP\n"
                         "       rtt ADDRESS rtt2 N WARMUP NAME_A NAME_B\n"
                         "       rtt ADDRESS big-submit N CODE BYTES STREAM\n"
                         "       rtt ADDRESS interrupt RUNS CODE\n"

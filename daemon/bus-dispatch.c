@@ -47,19 +47,6 @@ const char *bus_error_name(int code)
         }
 }
 
-size_t utf8_cut(const char *text, size_t len, size_t max)
-{
-        size_t n;
-
-        if (len <= max)
-                return len;
-        n = max;
-        /* Back off continuation bytes: the cut lands before a lead byte. */
-        while (n > 0 && ((unsigned char)text[n] & 0xc0) == 0x80)
-                n--;
-        return n;
-}
-
 char *utf8_text(const char *text, size_t max)
 {
         _cleanup_(freep) char *escaped = text_escape(text, strlen(text));

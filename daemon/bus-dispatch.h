@@ -98,5 +98,3 @@ DBusMessage *reply_to_error(const ReplyTo *r, int code, const char *text);
  * for D-Bus goes through here or text_escape().
  */
 char *utf8_text(const char *text, size_t max);
-/* The length of the longest prefix of text[0..len) of at most max bytes that ends on a character boundary. */
-size_t utf8_cut(const char *text, size_t len, size_t max);

@@ -204,8 +204,7 @@ char *text_escape(const char *text, size_t len)
         return out;
 }
 
-/* The largest prefix of text no longer than max that ends on a character boundary. */
-static size_t utf8_cut(const char *text, size_t len, size_t max)
+size_t utf8_cut(const char *text, size_t len, size_t max)
 {
         if (len <= max)
                 return len;

@@ -84,5 +84,8 @@ char *output_finish(Output *o, int stream, const char *tail);
  */
 char *text_escape(const char *text, size_t len);
 
+/* The longest prefix of text[0..len), at most max bytes, that ends on a character boundary. */
+size_t utf8_cut(const char *text, size_t len, size_t max);
+
 /* Bytes at the end of text that begin a UTF-8 sequence not complete yet (0 to 3). */
 size_t text_incomplete_tail(const char *text, size_t len);

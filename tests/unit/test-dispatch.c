@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "bus-dispatch.h"
+#include "output.h"
 #include "tap.h"
 
 static int calls;

@@ -259,12 +259,26 @@ size_t text_incomplete_tail(const char *text, size_t len)
         return 0;
 }
 
+/*
+ * Unlock o, then, when this write (wrote) is the first output waiting since
+ * the listener last took it, tell the listener: outside the lock.
+ */
+static void unlock_and_notify(Output *o, bool wrote)
+{
+        OutputNotify notify = wrote && !o->pending ? o->notify : NULL;
+        void *notify_data = o->notify_data;
+
+        if (notify)
+                o->pending = true;
+        pthread_mutex_unlock(&o->lock);
+        if (notify)
+                notify(notify_data);
+}
+
 ssize_t output_read(Output *o, int stream, int fd, size_t n, char carry[4], size_t *carry_len)
 {
         Stream *s = &o->streams[stream];
         size_t c = *carry_len, room, total, tail, valid;
-        OutputNotify notify = NULL;
-        void *notify_data = NULL;
         char *at, *copy;
         ssize_t r;
 
@@ -292,13 +306,7 @@ ssize_t output_read(Output *o, int stream, int fd, size_t n, char carry[4], size
         *carry_len = tail;
         if (utf8_valid_prefix(at, valid) == valid) {
                 s->len += valid;
-                notify = valid > 0 && !o->pending ? o->notify : NULL;
-                if (notify)
-                        o->pending = true;
-                notify_data = o->notify_data;
-                pthread_mutex_unlock(&o->lock);
-                if (notify)
-                        notify(notify_data);
+                unlock_and_notify(o, valid > 0);
                 return r;
         }
         /* Something to escape (a NUL, a stray byte): output_write() does it, from a copy. */
@@ -316,8 +324,6 @@ void output_write(Output *o, int stream, const char *text, size_t len)
         _cleanup_(freep) char *escaped = NULL;
         const char *src;
         size_t room, take, elen, n;
-        OutputNotify notify;
-        void *notify_data;
 
         pthread_mutex_lock(&o->lock);
         room = o->max > s->len ? (size_t)(o->max - s->len) : 0;
@@ -339,13 +345,7 @@ void output_write(Output *o, int stream, const char *text, size_t len)
                 memcpy(s->data + s->len, src, n);
         s->len += n;
         s->dropped += (len - take) + (elen - n);
-        notify = n > 0 && !o->pending ? o->notify : NULL;
-        if (notify)
-                o->pending = true;
-        notify_data = o->notify_data;
-        pthread_mutex_unlock(&o->lock);
-        if (notify)
-                notify(notify_data);
+        unlock_and_notify(o, n > 0);
 }
 
 /* Append n bytes past the bound (the dropped line, a traceback). Lock held. */

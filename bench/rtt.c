@@ -173,33 +173,11 @@ static int rtt(int n, int warmup)
         if (!ping || !e || !p)
                 die("out of memory", NULL);
         for (int i = -warmup; i < n; i++) {
-                DBusMessage *m, *r;
-                uint64_t t0, t1, t2, t3;
-                dbus_bool_t ok = FALSE;
+                uint64_t te = timed_call(c, exec, 1), tp = timed_call(c, ping, 0);
 
-                /* A message can be sent once; copies keep the cost equal. */
-                m = dbus_message_copy(exec);
-                t0 = now_ns();
-                r = call(c, m, "Execute");
-                t1 = now_ns();
-                dbus_message_get_args(r, NULL, DBUS_TYPE_BOOLEAN, &ok,
-                                      DBUS_TYPE_INVALID);
-                if (!ok) {
-                        fprintf(stderr, "rtt: Execute('pass') failed\n");
-                        return 1;
-                }
-                dbus_message_unref(r);
-                dbus_message_unref(m);
-
-                m = dbus_message_copy(ping);
-                t2 = now_ns();
-                r = call(c, m, "Ping");
-                t3 = now_ns();
-                dbus_message_unref(r);
-                dbus_message_unref(m);
                 if (i >= 0) {
-                        e[i] = t1 - t0;
-                        p[i] = t3 - t2;
+                        e[i] = te;
+                        p[i] = tp;
                 }
         }
         for (int i = 0; i < n; i++)
@@ -486,14 +464,8 @@ static int submit_rtt(int n, int warmup)
         if (!ping || !s || !p)
                 die("out of memory", NULL);
         for (int i = -warmup; i < n; i++) {
-                uint64_t ts = submit_finished(c, "pass", TRUE, 0), tp;
-                DBusMessage *m = dbus_message_copy(ping), *r;
+                uint64_t ts = submit_finished(c, "pass", TRUE, 0), tp = timed_call(c, ping, 0);
 
-                tp = now_ns();
-                r = call(c, m, "Ping");
-                tp = now_ns() - tp;
-                dbus_message_unref(r);
-                dbus_message_unref(m);
                 if (i >= 0) {
                         s[i] = ts;
                         p[i] = tp;

@@ -128,15 +128,21 @@ def _members(daemon):
     return members(daemon)
 
 
-def test_ctrl_c_cancels_only_its_own_execution(daemon, guiloopctl, ctl_env, tmp_path):
-    """Queued behind another client's sleep, Ctrl-C cancels this one, not that."""
+def queued_exec(daemon, ctl_env, first):
+    """guiloopctl exec, queued behind another client's running `first`."""
     require(daemon, "Submit", "Cancel")
-    daemon.execute_bg("import time; time.sleep(3); 'first done'")
+    daemon.execute_bg(first)
     daemon.wait_busy()
-    proc = subprocess.Popen([str(GUILOOPCTL), "exec", "'second'"], env=ctl_env,
+    proc = subprocess.Popen([str(GUILOOPCTL), "exec", "'queued'"], env=ctl_env,
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     poll(lambda: daemon.get("QueueLength") == 1, 10, what="exec to be queued")
+    return proc
+
+
+def test_ctrl_c_cancels_only_its_own_execution(daemon, guiloopctl, ctl_env, tmp_path):
+    """Queued behind another client's sleep, Ctrl-C cancels this one, not that."""
+    proc = queued_exec(daemon, ctl_env, "import time; time.sleep(3); 'first done'")
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=10)
     assert proc.returncode == CTL_FAILED, (out, err)
@@ -149,13 +155,7 @@ def test_ctrl_c_cancels_only_its_own_execution(daemon, guiloopctl, ctl_env, tmp_
 @pytest.mark.parametrize("how", ["cancel", "shutdown"])
 def test_exec_says_why_its_queued_execution_never_ran(daemon, guiloopctl, ctl_env, how):
     """Cancelled by another client, or refused at shutdown: one line, exit 3."""
-    require(daemon, "Submit", "Cancel")
-    daemon.execute_bg("import time; time.sleep(2)")
-    daemon.wait_busy()
-    proc = subprocess.Popen([str(GUILOOPCTL), "exec", "'queued'"], env=ctl_env,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    poll(lambda: daemon.get("QueueLength") == 1, 10, what="exec to be queued")
+    proc = queued_exec(daemon, ctl_env, "import time; time.sleep(2)")
     if how == "cancel":
         # A fresh daemon: the sleep is execution 1, guiloopctl's execution 2.
         assert daemon.call("Cancel", "t", [2]) is True

@@ -213,12 +213,18 @@ uint64_t executor_last_id(Executor *x)
         return id;
 }
 
+/* The running execution's id while an interrupt for it waits to be taken, else 0.  Lock held. */
+static uint64_t untaken_locked(Executor *x)
+{
+        return x->running && x->interrupt_for == x->running->id ? x->interrupt_for : 0;
+}
+
 uint64_t executor_interrupt_untaken(Executor *x)
 {
         uint64_t id;
 
         pthread_mutex_lock(&x->lock);
-        id = x->running && x->interrupt_for == x->running->id ? x->interrupt_for : 0;
+        id = untaken_locked(x);
         pthread_mutex_unlock(&x->lock);
         return id;
 }
@@ -228,7 +234,7 @@ bool executor_interrupt_again(Executor *x, uint64_t id)
         bool again;
 
         pthread_mutex_lock(&x->lock);
-        again = id && x->running && x->running->id == id && x->interrupt_for == id;
+        again = id && untaken_locked(x) == id;
         if (again)
                 x->ops.interrupt(x->ops.data);
         pthread_mutex_unlock(&x->lock);
@@ -240,7 +246,7 @@ bool executor_interrupt_wanted(Executor *x, bool take)
         bool wanted;
 
         pthread_mutex_lock(&x->lock);
-        wanted = x->running && x->interrupt_for == x->running->id;
+        wanted = untaken_locked(x) != 0;
         if (wanted && take)
                 x->interrupt_for = 0;
         pthread_mutex_unlock(&x->lock);

@@ -73,6 +73,7 @@ static int load_config(Config **out, const Options *o)
 int main(int argc, char **argv)
 {
         _cleanup_(config_freep) Config *config = NULL;
+        const char *plugin_dir;
         char err[256];
         Options o;
         int r;
@@ -97,11 +98,12 @@ int main(int argc, char **argv)
         r = load_config(&config, &o);
         if (r != 0)
                 return r;
+        plugin_dir = loader_plugin_dir(NULL, config->plugin_dir);
         if (o.check_config) {
                 /* The effective configuration: where plugins are looked for too. */
                 if (!config->plugin_dir || !*config->plugin_dir) {
                         free(config->plugin_dir);
-                        config->plugin_dir = strdup(loader_plugin_dir(NULL, NULL));
+                        config->plugin_dir = strdup(plugin_dir);
                         if (!config->plugin_dir)
                                 return EXIT_SOFTWARE;
                 }
@@ -109,8 +111,8 @@ int main(int argc, char **argv)
                 return EXIT_OK;
         }
         if (o.list_plugins) {
-                loader_list(loader_plugin_dir(NULL, config->plugin_dir), stdout);
+                loader_list(plugin_dir, stdout);
                 return EXIT_OK;
         }
-        return daemon_run(config, loader_plugin_dir(NULL, config->plugin_dir));
+        return daemon_run(config, plugin_dir);
 }

@@ -352,6 +352,22 @@ static bool interrupt(BusObject *o, uint64_t id)
         return interrupted;
 }
 
+/*
+ * The stacks read without the GIL (Stacks when the assist thread could not
+ * get it, the forced exit); "" once Python is being finalized, when the
+ * thread states go away.
+ */
+static char *stacks_without_gil(BusObject *o)
+{
+        char *dump;
+
+        pthread_mutex_lock(&o->python_lock);
+        dump = o->python_gone ? strdup("") :
+               stacks_dump(o->s.gui_thread, o->s.assist ? assist_thread_id(o->s.assist) : 0);
+        pthread_mutex_unlock(&o->python_lock);
+        return dump;
+}
+
 /* ---- shutdown ---- */
 
 static void begin_shutdown(BusObject *o, const char *why)
@@ -386,11 +402,7 @@ static void __attribute__((noreturn)) force_exit(BusObject *o)
                             "exiting without finalizing Python", o->running_execution->id,
                             o->s.config->shutdown_grace);
                 /* Where it is stuck: what Stacks would have answered. */
-                pthread_mutex_lock(&o->python_lock);
-                if (!o->python_gone)
-                        dump = stacks_dump(o->s.gui_thread,
-                                           o->s.assist ? assist_thread_id(o->s.assist) : 0);
-                pthread_mutex_unlock(&o->python_lock);
+                dump = stacks_without_gil(o);
                 /* One log line per line of the dump, as faulthandler writes it. */
                 for (char *line = dump, *next; line && *line; line = next) {
                         next = strchr(line, '\n');
@@ -452,15 +464,8 @@ static int append_stacks(BusObject *o, DBusMessage *m, const char *read_with_gil
         _cleanup_(freep) char *text = NULL;
         const char *t;
 
-        if (!read_with_gil) {
-                /* Never while Python is being finalized: the thread states go away. */
-                pthread_mutex_lock(&o->python_lock);
-                dump = o->python_gone ? strdup("") :
-                       stacks_dump(o->s.gui_thread,
-                                   o->s.assist ? assist_thread_id(o->s.assist) : 0);
-                pthread_mutex_unlock(&o->python_lock);
-                read_with_gil = dump;
-        }
+        if (!read_with_gil)
+                read_with_gil = dump = stacks_without_gil(o);
         text = read_with_gil ? text_escape(read_with_gil, strlen(read_with_gil)) : NULL;
         t = text;
         if (!t)

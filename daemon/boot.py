@@ -118,7 +118,14 @@ def _format(exc):
     return "".join(te.format())
 
 
-format_exception = _format  # for output-hooks.py's sys.excepthook
+def print_exception(exc_type, exc, tb):
+    """To sys.stderr as Python prints it, without guiloop's own frames (an
+    interrupted callback's KeyboardInterrupt ends at the user's line): for
+    output-hooks.py's sys.excepthook and Tk's report_callback_exception."""
+    if exc is not None and tb is exc.__traceback__:
+        sys.stderr.write(_format(exc))
+    else:
+        traceback.print_exception(exc_type, exc, tb, file=sys.stderr)
 
 
 # Top-level await, async for, async with (issue 13): such code runs as a

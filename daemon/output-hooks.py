@@ -56,11 +56,8 @@ def _excepthook(exc_type, exc, tb):
     """sys.excepthook: as Python's own, with the lines of executed code, and
     without the daemon's interrupt handler as the last frame (an interrupted
     callback's KeyboardInterrupt ends at the user's line)."""
-    if exc is not None and tb is exc.__traceback__:
-        import _guiloop_boot
-        sys.stderr.write(_guiloop_boot.format_exception(exc))
-        return
-    traceback.print_exception(exc_type, exc, tb, file=sys.stderr)
+    import _guiloop_boot
+    _guiloop_boot.print_exception(exc_type, exc, tb)
 
 
 def _thread_excepthook(args):

@@ -29,7 +29,7 @@ Measured with Python 3.11's tkinter on Tk 8.6.13:
 """
 import sys
 
-from _guiloop_boot import after_import, format_exception, run_nested
+from _guiloop_boot import after_import, print_exception, run_nested
 
 
 def _patch(tkinter):
@@ -97,11 +97,7 @@ def _patch(tkinter):
         the daemon's interrupt handler as the last frame)."""
         print("Exception in Tkinter callback", file=sys.stderr)
         sys.last_type, sys.last_value, sys.last_traceback = exc, val, tb
-        if val is not None and tb is val.__traceback__:
-            sys.stderr.write(format_exception(val))
-        else:
-            import traceback
-            traceback.print_exception(exc, val, tb)
+        print_exception(exc, val, tb)
 
     tkinter.Tk.report_callback_exception = report_callback_exception
     Misc.mainloop = mainloop

@@ -55,16 +55,6 @@ win = Gtk.Window(title={title!r})
 win.set_default_size(200, 100)
 win.present()
 """,
-        "close": "win.destroy()",
-        "ticker": """\
-from gi.repository import GLib
-ticks = 0
-def tick():
-    global ticks
-    ticks += 1
-    return True
-GLib.timeout_add(20, tick)
-""",
         "button": """\
 import gi
 gi.require_version("Gtk", "4.0")
@@ -180,6 +170,8 @@ bwin.Show()
 
 # Qt 6 through PyQt6: the same calls as Qt 5's here.
 SNIPPETS["qt6"] = {kind: code.replace("PyQt5", "PyQt6") for kind, code in SNIPPETS["qt"].items()}
+# GLib's timer and destroy() are GTK 3's and GTK 4's alike.
+SNIPPETS["gtk4"].update(close=SNIPPETS["gtk"]["close"], ticker=SNIPPETS["gtk"]["ticker"])
 
 
 def snippet(toolkit, kind, **kw):

@@ -152,8 +152,8 @@ def _top_modules():
     # Scanning sys.path takes tens of ms on a loaded machine: only the first
     # import completion does it, and one after sys.path changed; maintain()
     # refreshes it between requests.  Modules imported since are added.
-    when, path, names = _modules_cache
-    if path is None or path != tuple(sys.path):
+    _, path, names = _modules_cache
+    if path != tuple(sys.path):
         _refresh_modules()
         names = _modules_cache[2]
     return names | {k.split(".")[0] for k in list(sys.modules)}

@@ -213,16 +213,22 @@ size_t utf8_cut(const char *text, size_t len, size_t max)
         return max;
 }
 
-/* Room for n more bytes and a NUL, doubling (a large block grows by mremap, not a copy). */
-static bool stream_grow(Stream *s, size_t n)
+/*
+ * Room for n more bytes and a NUL, doubling, but never past the bound: a
+ * stream holds at most max bytes before output_finish(), and a 1 MB write
+ * takes a block of 1 MB, which the next one can reuse, not one of 2 MB.
+ */
+static bool stream_grow(Stream *s, size_t n, uint64_t max)
 {
-        size_t alloc = s->alloc ? s->alloc : 256;
+        size_t alloc = s->alloc ? s->alloc : 256, need = s->len + n + 1;
         char *data;
 
-        if (s->len + n + 1 <= s->alloc)
+        if (need <= s->alloc)
                 return true;
-        while (alloc < s->len + n + 1)
+        while (alloc < need)
                 alloc *= 2;
+        if (alloc > max + 1 && need <= max + 1)
+                alloc = (size_t)max + 1;
         data = realloc(s->data, alloc);
         if (!data)
                 return false;
@@ -239,7 +245,7 @@ void output_reserve(Output *o, int stream, size_t n)
         pthread_mutex_lock(&o->lock);
         room = o->max > s->len ? (size_t)(o->max - s->len) : 0;
         if (!s->finished && !s->lent)
-                (void)stream_grow(s, n < room ? n : room);
+                (void)stream_grow(s, n < room ? n : room, o->max);
         pthread_mutex_unlock(&o->lock);
 }
 
@@ -285,7 +291,8 @@ ssize_t output_read(Output *o, int stream, int fd, size_t n, char carry[4], size
         pthread_mutex_lock(&o->lock);
         room = o->max > s->len ? (size_t)(o->max - s->len) : 0;
         /* Near the bound, or after it: output_write() cuts and counts. */
-        if (s->finished || s->dropped || o->rolling || c + n > room || !stream_grow(s, c + n)) {
+        if (s->finished || s->dropped || o->rolling || c + n > room ||
+            !stream_grow(s, c + n, o->max)) {
                 pthread_mutex_unlock(&o->lock);
                 errno = ENOSPC;
                 return -1;
@@ -339,7 +346,7 @@ void output_write(Output *o, int stream, const char *text, size_t len)
                 elen = escaped ? strlen(escaped) : 0;
         }
         n = src ? utf8_cut(src, elen, room) : 0;
-        if (n > 0 && !stream_grow(s, n))
+        if (n > 0 && !stream_grow(s, n, o->max))
                 n = 0;
         if (n > 0)
                 memcpy(s->data + s->len, src, n);

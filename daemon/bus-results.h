@@ -19,6 +19,12 @@
  */
 typedef struct Results Results;
 
+/*
+ * The most text one Output signal carries: more goes as several signals back
+ * to back, each cut between two characters.
+ */
+#define RESULTS_OUTPUT_SIGNAL_MAX (256u * 1024u)
+
 typedef enum Origin {
         ORIGIN_EXECUTE,
         ORIGIN_RUN_FILE,
@@ -51,8 +57,8 @@ void results_discard(Job *j);
 double results_started(Results *r, uint64_t id);
 /* What output gathered for id since the last call, as Output signals. */
 void results_output(Results *r, uint64_t id, Output *out);
-/* Background output (execution 0), to subscribers only. */
-void results_background(Results *r, int stream, const char *text);
+/* Background output (execution 0), to subscribers only; text is the caller's, unchanged after. */
+void results_background(Results *r, int stream, char *text);
 /* e is done: the last Output, the reply, Finished, the waiters; takes e. */
 void results_finished(Results *r, Execution *e);
 

@@ -496,6 +496,83 @@ static void test_results(void)
         clear_sent();
 }
 
+/* The Output text of sent[i], or NULL when it is no Output of id. */
+static const char *output_text(int i, uint64_t id)
+{
+        dbus_uint64_t eid = 0;
+        const char *stream = NULL, *text = NULL;
+
+        if (!dbus_message_is_signal(sent[i], "org.guiloop.GuiLoop1", "Output") ||
+            !dbus_message_get_args(sent[i], NULL, DBUS_TYPE_UINT64, &eid, DBUS_TYPE_STRING,
+                                   &stream, DBUS_TYPE_STRING, &text, DBUS_TYPE_INVALID))
+                return NULL;
+        return eid == id ? text : NULL;
+}
+
+/* A large output goes as several Output signals, each cut between two characters. */
+static void test_results_pieces(void)
+{
+        const ResultsOps ops = { .send = r_send };
+        /* 700,001 bytes: "é" (two bytes) from an odd offset, so no piece ends on a boundary by luck. */
+        size_t len = 1 + 2 * 350000, got = 0;
+        char *text = malloc(len + 1), *joined = calloc(1, len + 1);
+        bool pieces_ok = true, order_ok = true;
+        int n_outputs = 0, finished_at = -1;
+        DBusMessage *m;
+        Execution *e;
+        Results *r;
+        Job *j;
+
+        text[0] = 'a';
+        for (size_t i = 1; i < len; i += 2)
+                memcpy(text + i, "\xc3\xa9", 2);
+        text[len] = 0;
+        results_new(&r, &ops, 2);
+        m = call_from(":1.owner", "Submit");
+        results_prepare(r, m, ORIGIN_SUBMIT, true, -1, &j);
+        dbus_message_unref(m);
+        results_commit(r, j, 7);
+        results_started(r, 7);
+
+        execution_new(&e, EXECUTION_CODE, 1 << 20);
+        e->id = 7;
+        /* The first 100,001 bytes stream while it runs, the rest at its end. */
+        output_write(e->output, OUTPUT_STDOUT, text, 100001);
+        results_output(r, 7, e->output);
+        output_write(e->output, OUTPUT_STDOUT, text + 100001, len - 100001);
+        e->success = true;
+        e->result = strdup("");
+        e->stdout_text = output_finish(e->output, OUTPUT_STDOUT, NULL);
+        e->stderr_text = strdup("");
+        results_finished(r, e);
+
+        for (int i = 0; i < n_sent; i++) {
+                const char *piece = output_text(i, 7);
+                size_t n = piece ? strlen(piece) : 0;
+
+                if (dbus_message_is_signal(sent[i], "org.guiloop.GuiLoop1", "Finished"))
+                        finished_at = i;
+                if (!piece)
+                        continue;
+                n_outputs++;
+                order_ok = order_ok && finished_at < 0;
+                pieces_ok = pieces_ok && n <= RESULTS_OUTPUT_SIGNAL_MAX && got + n <= len;
+                if (got + n <= len)
+                        memcpy(joined + got, piece, n);
+                got += n;
+        }
+        /* 100,001 streamed, then 600,000: two full pieces and a short one. */
+        ok(n_outputs == 4, "700 KB: one Output while it ran, three at its end (%d)", n_outputs);
+        ok(pieces_ok && got == len && memcmp(joined, text, len) == 0,
+           "no piece over %u bytes, none lost, split between characters",
+           RESULTS_OUTPUT_SIGNAL_MAX);
+        ok(order_ok && finished_at == n_sent - 1, "Finished after the last piece");
+        clear_sent();
+        results_free(r);
+        free(text);
+        free(joined);
+}
+
 int main(void)
 {
         test_properties();
@@ -504,5 +581,6 @@ int main(void)
         test_executor();
         test_stacks_format();
         test_results();
+        test_results_pieces();
         return tap_done();
 }

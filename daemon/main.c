@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* guiloopd: parse the command line, run the daemon, map the result to an exit code. */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,21 @@
 #include "daemon.h"
 #include "loader.h"
 #include "log.h"
+
+/*
+ * glibc maps a block of more than 128 KiB afresh and gives the memory back
+ * at free(); its threshold moves up only after such a free, and the heap's
+ * top is given back past twice that.  Code that makes two 1 MB objects per
+ * step then pays for 512 new pages each time: measured, 'x' * 1048575 took
+ * 290-380 us inside guiloopd and in a plain python3, 37 us with these.
+ * Blocks up to 4 MB come from the heap; up to 8 MB free at a heap's top
+ * stay for the next ones (that much at most is held while idle).
+ */
+static void tune_malloc(void)
+{
+        (void)mallopt(M_MMAP_THRESHOLD, 4 << 20);
+        (void)mallopt(M_TRIM_THRESHOLD, 8 << 20);
+}
 
 /* The command line's values override the file's, with the file's checks. */
 static int apply_options(Config *c, const Options *o)
@@ -78,6 +94,7 @@ int main(int argc, char **argv)
         Options o;
         int r;
 
+        tune_malloc();
         log_setup(false);
         crash_install();
         if (cmdline_parse(argc, argv, &o, err, sizeof(err)) != 0) {

@@ -10,6 +10,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+/* output_reserve()'s room past what it was asked for. */
+#define RESERVE_SLACK 64u
 /* Blocks this large have their new pages mapped at once (populate()). */
 #define POPULATE_MIN (64u * 1024u)
 
@@ -269,8 +271,10 @@ void output_reserve(Output *o, int stream, size_t n)
 
         pthread_mutex_lock(&o->lock);
         room = o->max > s->len ? (size_t)(o->max - s->len) : 0;
+        /* A little more: print() writes its "\n" next, which would grow the block by a byte. */
+        n = room > RESERVE_SLACK && n < room - RESERVE_SLACK ? n + RESERVE_SLACK : room;
         if (!s->finished && !s->lent)
-                (void)stream_grow(s, n < room ? n : room, o->max);
+                (void)stream_grow(s, n, o->max);
         pthread_mutex_unlock(&o->lock);
 }
 

@@ -184,23 +184,37 @@ static bool has_listener(Results *r, const char *skip)
         return n > 1 || (n == 1 && (!skip || !g_hash_table_contains(r->subscribers, skip)));
 }
 
+/* The Submit caller that streams j's output, if any. */
+static const char *output_owner(const Job *j)
+{
+        return j && j->origin == ORIGIN_SUBMIT && j->stream ? j->owner : NULL;
+}
+
+/* The subscriber that gets j's output some other way: an Execute or RunFile caller, in the reply. */
+static const char *output_skip(const Job *j)
+{
+        return j && j->origin != ORIGIN_SUBMIT ? j->owner : output_owner(j);
+}
+
+/* Does anybody get j's Output signals (j NULL: background)? */
+static bool output_wanted(Results *r, const Job *j)
+{
+        return output_owner(j) || has_listener(r, output_skip(j));
+}
+
 /* Output of j (NULL: background): its Submit caller (stream) and every subscriber, once each. */
 static void send_output(Results *r, Job *j, uint64_t id, const char *stream, const char *text)
 {
-        DBusMessage *sig = dbus_message_new_signal(GUILOOP_OBJECT_PATH, GUILOOP_INTERFACE, "Output");
+        DBusMessage *sig;
         dbus_uint64_t eid = id;
-        const char *owner = j && j->origin == ORIGIN_SUBMIT && j->stream ? j->owner : NULL;
-        /* An Execute or RunFile caller gets its output once, in the reply. */
-        const char *skip = j && j->origin != ORIGIN_SUBMIT ? j->owner : owner;
+        const char *owner = output_owner(j), *skip = output_skip(j);
         const char *last;
         GHashTableIter it;
         gpointer key;
 
-        if (!owner && !has_listener(r, skip)) {
-                if (sig)
-                        dbus_message_unref(sig);
+        if (!output_wanted(r, j))
                 return;
-        }
+        sig = dbus_message_new_signal(GUILOOP_OBJECT_PATH, GUILOOP_INTERFACE, "Output");
         if (!sig || !dbus_message_append_args(sig, DBUS_TYPE_UINT64, &eid, DBUS_TYPE_STRING, &stream,
                                               DBUS_TYPE_STRING, &text, DBUS_TYPE_INVALID)) {
                 if (sig)
@@ -278,6 +292,9 @@ static void send_tail(Results *r, Job *j)
 {
         char *texts[OUTPUT_N_STREAMS] = { j->stdout_text, j->stderr_text };
 
+        /* Most Executes: nobody listens, and a 1 MB text is not even measured. */
+        if (!output_wanted(r, j))
+                return;
         for (int i = 0; i < OUTPUT_N_STREAMS; i++) {
                 size_t len = texts[i] ? strlen(texts[i]) : 0;
 

@@ -44,6 +44,27 @@ def test_submit_output_finished_wait(daemon, listener):
     assert daemon.call("Wait", "t", [eid]) == (True, "42", "a\n", "e\n")
 
 
+def test_large_output_streams_in_pieces(daemon, listener):
+    # Printed by Python and written to fd 1, both at the end: one last batch of 1 MB.
+    code = ("import os\nprint('\u00e9' * 300000, end='')\n"
+            "os.write(1, ('x' + '\u00fc' * 200000).encode())\nNone")
+    want = "\u00e9" * 300000 + "x" + "\u00fc" * 200000
+    li, sub = listener(), listener()
+    sub.call("Subscribe")
+    eid = submit(li, code)
+    assert li.wait_finished(eid) == (eid, True, "", "", "")
+    sub.wait_finished(eid)
+    for who in (li, sub):
+        pieces = [a[2] for _, m, a, _ in who.events if m == "Output" and a[0] == eid]
+        assert "".join(pieces) == want
+        # At most 256 KiB each, cut between characters (a str came, so each was valid UTF-8).
+        sizes = [len(p.encode()) for p in pieces]
+        assert len(pieces) >= 4 and max(sizes) <= 256 * 1024, sizes
+        members = [m for _, m, a, _ in who.events if a[0] == eid]
+        assert members[-1] == "Finished" and members.count("Finished") == 1
+    assert daemon.call("Wait", "t", [eid]) == (True, "", want, "")
+
+
 def test_submit_ids_increase_and_wait_blocks(daemon, listener):
     li = listener()
     a = submit(li, "import time\ntime.sleep(0.5)\n'first'")

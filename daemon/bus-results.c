@@ -45,6 +45,9 @@ struct Results {
 
 static const char *const stream_names[OUTPUT_N_STREAMS] = { "stdout", "stderr" };
 
+/* How far back from a piece's end a newline is looked for. */
+#define PIECE_LINE_LOOK 4096u
+
 static void send(Results *r, DBusMessage *m)
 {
         if (m)
@@ -253,7 +256,14 @@ static void send_output_text(Results *r, Job *j, uint64_t id, const char *stream
 {
         while (len > RESULTS_OUTPUT_SIGNAL_MAX) {
                 size_t n = utf8_cut(text, len, RESULTS_OUTPUT_SIGNAL_MAX);
-                char was = text[n];
+                size_t look = n < PIECE_LINE_LOOK ? n : PIECE_LINE_LOOK;
+                /* After a newline near the end, when there is one: a client prints whole lines. */
+                const char *nl = memrchr(text + n - look, '\n', look);
+                char was;
+
+                if (nl)
+                        n = (size_t)(nl - text) + 1;
+                was = text[n];
 
                 text[n] = 0;
                 send_output(r, j, id, stream, text);

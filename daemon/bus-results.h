@@ -21,7 +21,8 @@ typedef struct Results Results;
 
 /*
  * The most text one Output signal carries: more goes as several signals back
- * to back, each cut between two characters.
+ * to back, each cut after a newline in its last 4 KiB, else between two
+ * characters.
  */
 #define RESULTS_OUTPUT_SIGNAL_MAX (256u * 1024u)
 

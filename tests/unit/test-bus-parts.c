@@ -573,6 +573,59 @@ static void test_results_pieces(void)
         free(joined);
 }
 
+/* Output of lines: each piece ends after a newline, so a client prints whole lines. */
+static void test_results_pieces_lines(void)
+{
+        const ResultsOps ops = { .send = r_send };
+        size_t len = 7000 * 100, got = 0;
+        char *text = malloc(len + 1), *joined = calloc(1, len + 1);
+        bool lines_ok = true;
+        int n_outputs = 0;
+        DBusMessage *m;
+        Execution *e;
+        Results *r;
+        Job *j;
+
+        for (size_t i = 0; i < len; i += 100) {
+                memset(text + i, 'x', 99);
+                text[i + 99] = '\n';
+        }
+        text[len] = 0;
+        results_new(&r, &ops, 2);
+        m = call_from(":1.owner", "Submit");
+        results_prepare(r, m, ORIGIN_SUBMIT, true, -1, &j);
+        dbus_message_unref(m);
+        results_commit(r, j, 8);
+        results_started(r, 8);
+        execution_new(&e, EXECUTION_CODE, 1 << 20);
+        e->id = 8;
+        output_write(e->output, OUTPUT_STDOUT, text, len);
+        e->success = true;
+        e->result = strdup("");
+        e->stdout_text = output_finish(e->output, OUTPUT_STDOUT, NULL);
+        e->stderr_text = strdup("");
+        results_finished(r, e);
+        for (int i = 0; i < n_sent; i++) {
+                const char *piece = output_text(i, 8);
+                size_t n = piece ? strlen(piece) : 0;
+
+                if (!piece)
+                        continue;
+                n_outputs++;
+                lines_ok = lines_ok && n > 0 && n <= RESULTS_OUTPUT_SIGNAL_MAX &&
+                           piece[n - 1] == '\n' && got + n <= len;
+                if (got + n <= len)
+                        memcpy(joined + got, piece, n);
+                got += n;
+        }
+        ok(n_outputs == 3 && lines_ok && got == len && memcmp(joined, text, len) == 0,
+           "700 KB of lines: three pieces, each ending after a newline (%d)", n_outputs);
+        clear_sent();
+        results_free(r);
+        free(text);
+        free(joined);
+}
+
 int main(void)
 {
         test_properties();
@@ -582,5 +635,6 @@ int main(void)
         test_stacks_format();
         test_results();
         test_results_pieces();
+        test_results_pieces_lines();
         return tap_done();
 }

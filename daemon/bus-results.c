@@ -264,7 +264,6 @@ static void send_output_text(Results *r, Job *j, uint64_t id, const char *stream
                 if (nl)
                         n = (size_t)(nl - text) + 1;
                 was = text[n];
-
                 text[n] = 0;
                 send_output(r, j, id, stream, text);
                 text[n] = was;

@@ -509,24 +509,29 @@ static const char *output_text(int i, uint64_t id)
         return eid == id ? text : NULL;
 }
 
-/* A large output goes as several Output signals, each cut between two characters. */
-static void test_results_pieces(void)
+/* What a Submit caller got of one execution's stdout, as Output signals. */
+typedef struct Pieces {
+        int n;              /* Output signals */
+        bool whole;         /* joined, they are the text */
+        bool small;         /* none over RESULTS_OUTPUT_SIGNAL_MAX */
+        bool lines;         /* each ends in a newline */
+        bool finished_last; /* Finished came after all of them, and last */
+} Pieces;
+
+/* text[0..len) printed by a Submit: its first `early` bytes streamed while it ran, the rest at its end. */
+static Pieces stream_pieces(const char *text, size_t len, size_t early)
 {
         const ResultsOps ops = { .send = r_send };
-        /* 700,001 bytes: "é" (two bytes) from an odd offset, so no piece ends on a boundary by luck. */
-        size_t len = 1 + 2 * 350000, got = 0;
-        char *text = malloc(len + 1), *joined = calloc(1, len + 1);
-        bool pieces_ok = true, order_ok = true;
-        int n_outputs = 0, finished_at = -1;
+        char *joined = calloc(1, len + 1);
+        Pieces p = { .small = true, .lines = true };
+        bool order_ok = true;
+        int finished_at = -1;
+        size_t got = 0;
         DBusMessage *m;
         Execution *e;
         Results *r;
         Job *j;
 
-        text[0] = 'a';
-        for (size_t i = 1; i < len; i += 2)
-                memcpy(text + i, "\xc3\xa9", 2);
-        text[len] = 0;
         results_new(&r, &ops, 2);
         m = call_from(":1.owner", "Submit");
         results_prepare(r, m, ORIGIN_SUBMIT, true, -1, &j);
@@ -536,10 +541,10 @@ static void test_results_pieces(void)
 
         execution_new(&e, EXECUTION_CODE, 1 << 20);
         e->id = 7;
-        /* The first 100,001 bytes stream while it runs, the rest at its end. */
-        output_write(e->output, OUTPUT_STDOUT, text, 100001);
-        results_output(r, 7, e->output);
-        output_write(e->output, OUTPUT_STDOUT, text + 100001, len - 100001);
+        output_write(e->output, OUTPUT_STDOUT, text, early);
+        if (early)
+                results_output(r, 7, e->output);
+        output_write(e->output, OUTPUT_STDOUT, text + early, len - early);
         e->success = true;
         e->result = strdup("");
         e->stdout_text = output_finish(e->output, OUTPUT_STDOUT, NULL);
@@ -554,76 +559,59 @@ static void test_results_pieces(void)
                         finished_at = i;
                 if (!piece)
                         continue;
-                n_outputs++;
+                p.n++;
                 order_ok = order_ok && finished_at < 0;
-                pieces_ok = pieces_ok && n <= RESULTS_OUTPUT_SIGNAL_MAX && got + n <= len;
+                p.small = p.small && n <= RESULTS_OUTPUT_SIGNAL_MAX;
+                p.lines = p.lines && n > 0 && piece[n - 1] == '\n';
                 if (got + n <= len)
                         memcpy(joined + got, piece, n);
                 got += n;
         }
-        /* 100,001 streamed, then 600,000: two full pieces and a short one. */
-        ok(n_outputs == 4, "700 KB: one Output while it ran, three at its end (%d)", n_outputs);
-        ok(pieces_ok && got == len && memcmp(joined, text, len) == 0,
-           "no piece over %u bytes, none lost, split between characters",
-           RESULTS_OUTPUT_SIGNAL_MAX);
-        ok(order_ok && finished_at == n_sent - 1, "Finished after the last piece");
+        p.whole = got == len && memcmp(joined, text, len) == 0;
+        p.finished_last = order_ok && finished_at == n_sent - 1;
         clear_sent();
         results_free(r);
-        free(text);
         free(joined);
+        return p;
+}
+
+/* A large output goes as several Output signals, each cut between two characters. */
+static void test_results_pieces(void)
+{
+        /* 700,001 bytes: "é" (two bytes) from an odd offset, so no piece ends on a boundary by luck. */
+        size_t len = 1 + 2 * 350000;
+        char *text = malloc(len + 1);
+        Pieces p;
+
+        text[0] = 'a';
+        for (size_t i = 1; i < len; i += 2)
+                memcpy(text + i, "\xc3\xa9", 2);
+        text[len] = 0;
+        /* 100,001 streamed, then 600,000: two full pieces and a short one. */
+        p = stream_pieces(text, len, 100001);
+        ok(p.n == 4, "700 KB: one Output while it ran, three at its end (%d)", p.n);
+        ok(p.small && p.whole, "no piece over %u bytes, none lost, split between characters",
+           RESULTS_OUTPUT_SIGNAL_MAX);
+        ok(p.finished_last, "Finished after the last piece");
+        free(text);
 }
 
 /* Output of lines: each piece ends after a newline, so a client prints whole lines. */
 static void test_results_pieces_lines(void)
 {
-        const ResultsOps ops = { .send = r_send };
-        size_t len = 7000 * 100, got = 0;
-        char *text = malloc(len + 1), *joined = calloc(1, len + 1);
-        bool lines_ok = true;
-        int n_outputs = 0;
-        DBusMessage *m;
-        Execution *e;
-        Results *r;
-        Job *j;
+        size_t len = 7000 * 100;
+        char *text = malloc(len + 1);
+        Pieces p;
 
         for (size_t i = 0; i < len; i += 100) {
                 memset(text + i, 'x', 99);
                 text[i + 99] = '\n';
         }
         text[len] = 0;
-        results_new(&r, &ops, 2);
-        m = call_from(":1.owner", "Submit");
-        results_prepare(r, m, ORIGIN_SUBMIT, true, -1, &j);
-        dbus_message_unref(m);
-        results_commit(r, j, 8);
-        results_started(r, 8);
-        execution_new(&e, EXECUTION_CODE, 1 << 20);
-        e->id = 8;
-        output_write(e->output, OUTPUT_STDOUT, text, len);
-        e->success = true;
-        e->result = strdup("");
-        e->stdout_text = output_finish(e->output, OUTPUT_STDOUT, NULL);
-        e->stderr_text = strdup("");
-        results_finished(r, e);
-        for (int i = 0; i < n_sent; i++) {
-                const char *piece = output_text(i, 8);
-                size_t n = piece ? strlen(piece) : 0;
-
-                if (!piece)
-                        continue;
-                n_outputs++;
-                lines_ok = lines_ok && n > 0 && n <= RESULTS_OUTPUT_SIGNAL_MAX &&
-                           piece[n - 1] == '\n' && got + n <= len;
-                if (got + n <= len)
-                        memcpy(joined + got, piece, n);
-                got += n;
-        }
-        ok(n_outputs == 3 && lines_ok && got == len && memcmp(joined, text, len) == 0,
-           "700 KB of lines: three pieces, each ending after a newline (%d)", n_outputs);
-        clear_sent();
-        results_free(r);
+        p = stream_pieces(text, len, 0);
+        ok(p.n == 3 && p.lines && p.small && p.whole,
+           "700 KB of lines: three pieces, each ending after a newline (%d)", p.n);
         free(text);
-        free(joined);
 }
 
 int main(void)

@@ -161,30 +161,46 @@ static int rtt2(int n, int warmup, const char *name_a, const char *name_b)
         return 0;
 }
 
-static int rtt(int n, int warmup)
+/*
+ * n pairs of what(c, arg) then Peer.Ping on one connection, after warmup
+ * pairs; prints "name US" and "ping US" lines.
+ */
+static int against_ping(int n, int warmup, const char *name,
+                        uint64_t (*what)(DBusConnection *c, void *arg), void *arg)
 {
         DBusConnection *c = connect_bus();
-        DBusMessage *exec = new_execute("pass");
         DBusMessage *ping = dbus_message_new_method_call(NAME, "/",
                         "org.freedesktop.DBus.Peer", "Ping");
-        uint64_t *e = calloc((size_t)n, sizeof(*e));
+        uint64_t *w = calloc((size_t)n, sizeof(*w));
         uint64_t *p = calloc((size_t)n, sizeof(*p));
 
-        if (!ping || !e || !p)
+        if (!ping || !w || !p)
                 die("out of memory", NULL);
         for (int i = -warmup; i < n; i++) {
-                uint64_t te = timed_call(c, exec, 1), tp = timed_call(c, ping, 0);
+                uint64_t tw = what(c, arg), tp = timed_call(c, ping, 0);
 
                 if (i >= 0) {
-                        e[i] = te;
+                        w[i] = tw;
                         p[i] = tp;
                 }
         }
         for (int i = 0; i < n; i++)
-                printf("execute %.3f\nping %.3f\n", e[i] / 1e3, p[i] / 1e3);
+                printf("%s %.3f\nping %.3f\n", name, w[i] / 1e3, p[i] / 1e3);
         dbus_connection_close(c);
         dbus_connection_unref(c);
         return 0;
+}
+
+static uint64_t execute_pass(DBusConnection *c, void *exec)
+{
+        return timed_call(c, exec, 1);
+}
+
+static int rtt(int n, int warmup)
+{
+        DBusMessage *exec = new_execute("pass");
+
+        return against_ping(n, warmup, "execute", execute_pass, exec);
 }
 
 struct runner {
@@ -452,30 +468,16 @@ static int big_submit(int n, const char *code, dbus_uint32_t bytes, dbus_bool_t 
         return 0;
 }
 
+static uint64_t submit_pass(DBusConnection *c, void *unused)
+{
+        (void)unused;
+        return submit_finished(c, "pass", TRUE, 0);
+}
+
 /* Submit('pass') to its Finished, then Ping, interleaved, after a warm-up. */
 static int submit_rtt(int n, int warmup)
 {
-        DBusConnection *c = connect_bus();
-        DBusMessage *ping = dbus_message_new_method_call(NAME, "/",
-                        "org.freedesktop.DBus.Peer", "Ping");
-        uint64_t *s = calloc((size_t)n, sizeof(*s));
-        uint64_t *p = calloc((size_t)n, sizeof(*p));
-
-        if (!ping || !s || !p)
-                die("out of memory", NULL);
-        for (int i = -warmup; i < n; i++) {
-                uint64_t ts = submit_finished(c, "pass", TRUE, 0), tp = timed_call(c, ping, 0);
-
-                if (i >= 0) {
-                        s[i] = ts;
-                        p[i] = tp;
-                }
-        }
-        for (int i = 0; i < n; i++)
-                printf("submit %.3f\nping %.3f\n", s[i] / 1e3, p[i] / 1e3);
-        dbus_connection_close(c);
-        dbus_connection_unref(c);
-        return 0;
+        return against_ping(n, warmup, "submit", submit_pass, NULL);
 }
 
 int main(int argc, char **argv)

@@ -142,20 +142,11 @@ int client_iterate(Client *c, struct pollfd *extra, size_t n_extra, int timeout_
 {
         struct pollfd fds[MAX_WATCHES + 4];
         DBusWatch *which[MAX_WATCHES];
-        size_t n = 0, n_watches;
+        size_t n, n_watches;
 
         if (n_extra > 4)
                 return -EINVAL;
-        for (size_t i = 0; i < c->n_watches; i++) {
-                DBusWatch *w = c->watches[i];
-
-                if (!dbus_watch_get_enabled(w))
-                        continue;
-                fds[n] = (struct pollfd){ .fd = dbus_watch_get_unix_fd(w),
-                                          .events = dbus_poll_events(w) };
-                which[n++] = w;
-        }
-        n_watches = n;
+        n = n_watches = dbus_poll_fill(c->watches, c->n_watches, fds, which);
         for (size_t i = 0; i < n_extra; i++) {
                 extra[i].revents = 0;
                 fds[n++] = extra[i];

@@ -223,15 +223,7 @@ static void *bus_thread(void *data)
                 fds[0] = (struct pollfd){ .fd = b->wake_fd, .events = POLLIN };
                 nobj = bus_object_poll_fds(b->object, fds + 1);
                 nfds = 1 + nobj;
-                for (size_t i = 0; i < n; i++) {
-                        DBusWatch *w = b->watches[i];
-
-                        if (!dbus_watch_get_enabled(w))
-                                continue;
-                        fds[nfds] = (struct pollfd){ .fd = dbus_watch_get_unix_fd(w),
-                                                     .events = dbus_poll_events(w) };
-                        which[nfds++] = w;
-                }
+                nfds += dbus_poll_fill(b->watches, n, fds + nfds, which + nfds);
 
                 {
                         int timeout = poll_timeout(b), r;

@@ -24,6 +24,8 @@
 #define PIPE_SIZE (1024 * 1024)
 /* The capture thread lets the lock go after this much, for a GUI thread waiting on it. */
 #define ROUND_MAX (1024u * 1024u)
+/* The spare block is a whole stream's (max + 1), but never more than this. */
+#define SPARE_MAX (4u * 1024u * 1024u)
 /* A background line longer than this is logged in pieces. */
 #define LINE_MAX_LOG 1024u
 #define WINDOW_USEC 1000000u
@@ -46,6 +48,8 @@ struct Capture {
         int read_fd[OUTPUT_N_STREAMS];
         int saved_stdout, saved_stderr; /* the daemon's own, close-on-exec */
         int stop_fd;
+        int refill_fd; /* capture_replied(): the spare's block was taken */
+        Spare *spare;  /* for the executions' large stream buffers */
         pthread_t thread;
         bool thread_started;
 
@@ -263,25 +267,31 @@ static void *capture_thread(void *data)
         bool open[OUTPUT_N_STREAMS] = { true, true };
 
         for (;;) {
-                struct pollfd fds[OUTPUT_N_STREAMS + 1];
+                enum { STOP = OUTPUT_N_STREAMS, REFILL, N_FDS };
+                struct pollfd fds[N_FDS];
+                uint64_t n;
 
                 for (int s = 0; s < OUTPUT_N_STREAMS; s++)
                         fds[s] = (struct pollfd){ .fd = open[s] ? c->read_fd[s] : -1,
                                                   .events = POLLIN };
-                fds[OUTPUT_N_STREAMS] = (struct pollfd){ .fd = c->stop_fd, .events = POLLIN };
-                if (poll(fds, OUTPUT_N_STREAMS + 1, -1) < 0) {
+                fds[STOP] = (struct pollfd){ .fd = c->stop_fd, .events = POLLIN };
+                fds[REFILL] = (struct pollfd){ .fd = c->refill_fd, .events = POLLIN };
+                if (poll(fds, N_FDS, -1) < 0) {
                         if (errno == EINTR)
                                 continue;
                         log_err("capture: poll: %s", strerror(errno));
                         break;
                 }
-                if (fds[OUTPUT_N_STREAMS].revents)
+                if (fds[STOP].revents)
                         break;
                 pthread_mutex_lock(&c->lock);
                 for (int s = 0; s < OUTPUT_N_STREAMS; s++)
                         if (fds[s].revents & (POLLIN | POLLHUP | POLLERR))
                                 open[s] = drain(c, s, ROUND_MAX);
                 pthread_mutex_unlock(&c->lock);
+                /* After the pipes: output waits for no refill. */
+                if (fds[REFILL].revents && read(c->refill_fd, &n, sizeof(n)) == sizeof(n))
+                        spare_refill(c->spare);
         }
         return NULL;
 }
@@ -297,6 +307,7 @@ void capture_begin(Capture *c, Output *o)
                 settle(c);
                 c->sink = o;
                 pthread_mutex_unlock(&c->lock);
+                output_set_spare(o, c->spare);
         }
         /* A background line still without its '\n' is logged as it is now. */
         log_flush(&c->bg);
@@ -314,6 +325,19 @@ void capture_end(Capture *c)
         pthread_mutex_unlock(&c->lock);
 }
 
+void capture_replied(Capture *c)
+{
+        uint64_t one = 1;
+
+        /*
+         * An eventfd, not a pipe: its wake-up is not a "sync" one, so the
+         * scheduler need not put the capture thread on this CPU, where
+         * dbus-daemon was just woken to read the reply.
+         */
+        if (c && c->spare && spare_wanted(c->spare))
+                (void)!write(c->refill_fd, &one, sizeof(one));
+}
+
 void capture_sync(Capture *c)
 {
         bool ready[OUTPUT_N_STREAMS];
@@ -328,7 +352,7 @@ void capture_sync(Capture *c)
 
 /* ---- life ---- */
 
-static int start_capture(Capture *c)
+static int start_capture(Capture *c, uint64_t max)
 {
         int fds[OUTPUT_N_STREAMS][2];
         sigset_t all, old;
@@ -343,8 +367,12 @@ static int start_capture(Capture *c)
         if (c->saved_stdout < 0 || c->saved_stderr < 0)
                 return -errno;
         c->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-        if (c->stop_fd < 0)
+        c->refill_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (c->stop_fd < 0 || c->refill_fd < 0)
                 return -errno;
+        r = spare_new(&c->spare, max + 1 < SPARE_MAX ? (size_t)max + 1 : SPARE_MAX);
+        if (r < 0)
+                return r;
         fflush(stdout);
         for (int s = 0; s < OUTPUT_N_STREAMS; s++) {
                 if (pipe2(fds[s], O_CLOEXEC) < 0)
@@ -389,7 +417,7 @@ int capture_new(Capture **out, bool capture_fd, uint64_t max)
         if (!c)
                 return -ENOMEM;
         c->read_fd[0] = c->read_fd[1] = -1;
-        c->saved_stdout = c->saved_stderr = c->stop_fd = -1;
+        c->saved_stdout = c->saved_stderr = c->stop_fd = c->refill_fd = -1;
         pthread_mutex_init(&c->lock, NULL);
         pthread_mutex_init(&c->bg.lock, NULL);
         c->bg.max = max;
@@ -399,7 +427,7 @@ int capture_new(Capture **out, bool capture_fd, uint64_t max)
                 return r;
         output_set_rolling(c->bg.output);
         if (capture_fd) {
-                r = start_capture(c);
+                r = start_capture(c, max);
                 if (r < 0)
                         return r;
         }
@@ -446,6 +474,9 @@ Capture *capture_free(Capture *c)
                 close(c->saved_stderr);
         if (c->stop_fd >= 0)
                 close(c->stop_fd);
+        if (c->refill_fd >= 0)
+                close(c->refill_fd);
+        spare_free(c->spare);
         output_free(c->bg.output);
         pthread_mutex_destroy(&c->lock);
         pthread_mutex_destroy(&c->bg.lock);

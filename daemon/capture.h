@@ -54,6 +54,13 @@ void capture_begin(Capture *c, Output *o);
 /* GUI thread: C's buffers flushed, what the pipes hold is still o's; then background. */
 void capture_end(Capture *c);
 
+/*
+ * GUI thread, once an execution's reply has left: if the execution took the
+ * spare block for a large output, the capture thread maps the next one now,
+ * off the reply's path (see spare.h).
+ */
+void capture_replied(Capture *c);
+
 /* Any thread: what fds 1 and 2 got until now is filed before what is written next. */
 void capture_sync(Capture *c);
 

@@ -199,6 +199,7 @@ static void exec_finished(void *data, Execution *e)
                 bus_object_finished(bus_object(d->bus), e);
         else
                 execution_free(e);
+        capture_replied(d->capture);
 }
 
 /* Python's interrupt handler asks: was this interrupt meant for what runs now? */

@@ -7,8 +7,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
+
+#include "spare.h"
 
 /* output_reserve()'s room past what it was asked for. */
 #define RESERVE_SLACK 64u
@@ -32,6 +32,7 @@ struct Output {
         void *notify_data;
         bool pending; /* text since the last take, notified */
         bool rolling; /* output_set_rolling(): take() forgets what it handed out */
+        Spare *spare; /* where a large stream buffer comes from, when set */
 };
 
 /* n bytes and a NUL, malloc'd: what strndup does, without reading the text once more for a NUL. */
@@ -64,6 +65,13 @@ void output_set_notify(Output *o, OutputNotify fn, void *data)
         pthread_mutex_lock(&o->lock);
         o->notify = fn;
         o->notify_data = data;
+        pthread_mutex_unlock(&o->lock);
+}
+
+void output_set_spare(Output *o, Spare *spare)
+{
+        pthread_mutex_lock(&o->lock);
+        o->spare = spare;
         pthread_mutex_unlock(&o->lock);
 }
 
@@ -222,29 +230,37 @@ size_t utf8_cut(const char *text, size_t len, size_t max)
 /*
  * The pages of a large block about to be written, mapped in one call: a
  * fresh 1 MB took 310 us as 256 faults, 137 us so (measured), and 10 us
- * when they are there already.  Best effort: before Linux 5.14 nothing.
+ * when they are there already.
  */
 static void populate(char *at, size_t n)
 {
-#ifdef MADV_POPULATE_WRITE
-        uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-        uintptr_t from = ((uintptr_t)at + page - 1) & ~(page - 1);
-        uintptr_t to = ((uintptr_t)at + n) & ~(page - 1);
+        if (n >= POPULATE_MIN)
+                page_populate(at, n);
+}
 
-        if (n >= POPULATE_MIN && to > from)
-                (void)madvise((void *)from, to - from, MADV_POPULATE_WRITE);
-#else
-        (void)at;
-        (void)n;
-#endif
+/* A large block from o's spare, its pages mapped already; false when none is ready. */
+static bool stream_take_spare(Output *o, Stream *s, size_t alloc)
+{
+        size_t size;
+        char *block;
+
+        if (!o->spare || alloc < POPULATE_MIN || !(block = spare_take(o->spare, alloc, &size)))
+                return false;
+        if (s->len)
+                memcpy(block, s->data, s->len);
+        free(s->data);
+        s->data = block;
+        s->alloc = size;
+        return true;
 }
 
 /*
  * Room for n more bytes and a NUL, doubling, but never past the bound: a
  * stream holds at most max bytes before output_finish(), and a 1 MB write
  * takes a block of 1 MB, which the next one can reuse, not one of 2 MB.
+ * A large block is the spare's when it has one ready.
  */
-static bool stream_grow(Stream *s, size_t n, uint64_t max)
+static bool stream_grow(Output *o, Stream *s, size_t n)
 {
         size_t alloc = s->alloc ? s->alloc : 256, need = s->len + n + 1;
         char *data;
@@ -253,8 +269,10 @@ static bool stream_grow(Stream *s, size_t n, uint64_t max)
                 return true;
         while (alloc < need)
                 alloc *= 2;
-        if (alloc > max + 1 && need <= max + 1)
-                alloc = (size_t)max + 1;
+        if (alloc > o->max + 1 && need <= o->max + 1)
+                alloc = (size_t)o->max + 1;
+        if (stream_take_spare(o, s, alloc))
+                return true;
         data = realloc(s->data, alloc);
         if (!data)
                 return false;
@@ -274,7 +292,7 @@ void output_reserve(Output *o, int stream, size_t n)
         /* A little more: print() writes its "\n" next, which would grow the block by a byte. */
         n = room > RESERVE_SLACK && n < room - RESERVE_SLACK ? n + RESERVE_SLACK : room;
         if (!s->finished && !s->lent)
-                (void)stream_grow(s, n, o->max);
+                (void)stream_grow(o, s, n);
         pthread_mutex_unlock(&o->lock);
 }
 
@@ -321,7 +339,7 @@ ssize_t output_read(Output *o, int stream, int fd, size_t n, char carry[4], size
         room = o->max > s->len ? (size_t)(o->max - s->len) : 0;
         /* Near the bound, or after it: output_write() cuts and counts. */
         if (s->finished || s->dropped || o->rolling || c + n > room ||
-            !stream_grow(s, c + n, o->max)) {
+            !stream_grow(o, s, c + n)) {
                 pthread_mutex_unlock(&o->lock);
                 errno = ENOSPC;
                 return -1;
@@ -375,7 +393,7 @@ void output_write(Output *o, int stream, const char *text, size_t len)
                 elen = escaped ? strlen(escaped) : 0;
         }
         n = src ? utf8_cut(src, elen, room) : 0;
-        if (n > 0 && !stream_grow(s, n, o->max))
+        if (n > 0 && !stream_grow(o, s, n))
                 n = 0;
         if (n > 0)
                 memcpy(s->data + s->len, src, n);

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "spare.h"
 #include "util.h"
 
 enum { OUTPUT_STDOUT, OUTPUT_STDERR, OUTPUT_N_STREAMS };
@@ -29,6 +30,12 @@ int output_new(Output **out, uint64_t max);
 void output_set_notify(Output *o, OutputNotify fn, void *data);
 Output *output_free(Output *o);
 DEFINE_CLEANUP(Output *, output_free);
+
+/*
+ * A stream that needs a large buffer takes spare's block when one is ready
+ * (its pages mapped ahead); spare outlives o.
+ */
+void output_set_spare(Output *o, Spare *spare);
 
 /*
  * Background output (execution 0): output_take() forgets what it handed

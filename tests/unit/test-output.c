@@ -246,8 +246,46 @@ static void test_long_runs(void)
         ok(bad == 0, "a NUL or a character at every offset of 80 ASCII bytes (%d wrong)", bad);
 }
 
+static void test_spare(void)
+{
+        Spare *sp;
+        Output *o;
+        char *block, *s, big[200 * 1024];
+        size_t size = 0;
+
+        spare_new(&sp, 256 * 1024);
+        ok(!spare_wanted(sp), "no block is made before one is asked for");
+        ok(spare_take(sp, 1024 * 1024, &size) == NULL && !spare_wanted(sp),
+           "a need larger than the spare neither gets it nor asks for one");
+        ok(spare_take(sp, 100 * 1024, &size) == NULL && spare_wanted(sp),
+           "taking from an empty spare asks for a block");
+        spare_refill(sp);
+        ok(!spare_wanted(sp), "a refill answers the request");
+
+        /* A stream that grows large takes the ready block, with what it held. */
+        output_new(&o, 1024 * 1024);
+        output_set_spare(o, sp);
+        output_write(o, OUTPUT_STDOUT, "head ", 5);
+        memset(big, 'x', sizeof(big));
+        output_write(o, OUTPUT_STDOUT, big, sizeof(big));
+        ok(spare_wanted(sp), "the stream took the block, and a new one is wanted");
+        ok(spare_take(sp, 100 * 1024, &size) == NULL, "the spare is empty until the refill");
+        s = output_finish(o, OUTPUT_STDOUT, NULL);
+        ok(strlen(s) == 5 + sizeof(big) && memcmp(s, "head x", 6) == 0 &&
+           s[strlen(s) - 1] == 'x', "the text moved over whole: %zu bytes", strlen(s));
+        free(s);
+        output_free(o);
+
+        spare_refill(sp);
+        block = spare_take(sp, 100 * 1024, &size);
+        ok(block && size == 256 * 1024, "the refilled block is there, of the spare's size");
+        free(block);
+        spare_free(sp);
+}
+
 int main(void)
 {
+        test_spare();
         test_long_runs();
         test_read();
         test_take();

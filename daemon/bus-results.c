@@ -179,6 +179,34 @@ static void send_to(Results *r, DBusMessage *sig, const char *dest)
                 dbus_message_unref(copy);
 }
 
+/*
+ * A signal for several listeners: each but the last gets a copy, the last
+ * the message itself, so a 1 MB text for one listener is not copied once
+ * more (a copy of a 1 MB Finished is a 1 MB malloc and memcpy).
+ */
+typedef struct Fanout {
+        DBusMessage *sig; /* NULL: not built (yet) */
+        const char *last; /* who gets sig itself, at fanout_end */
+} Fanout;
+
+static void fanout_add(Results *r, Fanout *f, const char *dest)
+{
+        if (!f->sig)
+                return;
+        if (f->last)
+                send_to(r, f->sig, f->last);
+        f->last = dest;
+}
+
+static void fanout_end(Results *r, Fanout *f)
+{
+        if (f->sig && f->last && dbus_message_set_destination(f->sig, f->last))
+                send(r, f->sig);
+        else if (f->sig)
+                dbus_message_unref(f->sig);
+        f->sig = NULL;
+}
+
 /* Is there a subscriber other than skip? */
 static bool has_listener(Results *r, const char *skip)
 {
@@ -208,39 +236,31 @@ static bool output_wanted(Results *r, const Job *j)
 /* Output of j (NULL: background): its Submit caller (stream) and every subscriber, once each. */
 static void send_output(Results *r, Job *j, uint64_t id, const char *stream, const char *text)
 {
-        DBusMessage *sig;
+        Fanout f = { 0 };
         dbus_uint64_t eid = id;
         const char *owner = output_owner(j), *skip = output_skip(j);
-        const char *last;
         GHashTableIter it;
         gpointer key;
 
         if (!output_wanted(r, j))
                 return;
-        sig = dbus_message_new_signal(GUILOOP_OBJECT_PATH, GUILOOP_INTERFACE, "Output");
-        if (!sig || !dbus_message_append_args(sig, DBUS_TYPE_UINT64, &eid, DBUS_TYPE_STRING, &stream,
-                                              DBUS_TYPE_STRING, &text, DBUS_TYPE_INVALID)) {
-                if (sig)
-                        dbus_message_unref(sig);
+        f.sig = dbus_message_new_signal(GUILOOP_OBJECT_PATH, GUILOOP_INTERFACE, "Output");
+        if (!f.sig || !dbus_message_append_args(f.sig, DBUS_TYPE_UINT64, &eid, DBUS_TYPE_STRING,
+                                                &stream, DBUS_TYPE_STRING, &text,
+                                                DBUS_TYPE_INVALID)) {
+                fanout_end(r, &f);
                 return;
         }
         r->output_seq++;
         if (j && !j->first_output_seq)
                 j->first_output_seq = r->output_seq;
-        last = owner;
+        if (owner)
+                fanout_add(r, &f, owner);
         g_hash_table_iter_init(&it, r->subscribers);
-        while (g_hash_table_iter_next(&it, &key, NULL)) {
-                if (skip && strcmp(skip, key) == 0)
-                        continue;
-                if (last)
-                        send_to(r, sig, last);
-                last = key;
-        }
-        /* The last listener gets the message itself: a 1 MB text is not copied once more. */
-        if (last && dbus_message_set_destination(sig, last))
-                send(r, sig);
-        else
-                dbus_message_unref(sig);
+        while (g_hash_table_iter_next(&it, &key, NULL))
+                if (!skip || strcmp(skip, key) != 0)
+                        fanout_add(r, &f, key);
+        fanout_end(r, &f);
 }
 
 /*
@@ -336,12 +356,12 @@ static DBusMessage *finished_signal(Job *j, bool with_output)
         return sig;
 }
 
-/* The Finished signal with or without the output, built the first time it is needed. */
-static DBusMessage *finished_for(Job *j, bool with_output, DBusMessage **built)
+/* dest gets the Finished signal with or without the output, built the first time it is needed. */
+static void finished_to(Results *r, Job *j, bool with_output, Fanout *f, const char *dest)
 {
-        if (!*built)
-                *built = finished_signal(j, with_output);
-        return *built;
+        if (!f->sig)
+                f->sig = finished_signal(j, with_output);
+        fanout_add(r, f, dest);
 }
 
 static void send_finished(Results *r, Job *j)
@@ -350,7 +370,7 @@ static void send_finished(Results *r, Job *j)
         /* An Execute or RunFile caller has the reply: no Finished for it. */
         const char *skip = j->owner;
         /* Built when a listener needs it: a streamed 1 MB output is not validated and copied for none. */
-        DBusMessage *full = NULL, *bare = NULL, *m;
+        Fanout full = { 0 }, bare = { 0 };
         GHashTableIter it;
         gpointer key, value;
 
@@ -358,23 +378,18 @@ static void send_finished(Results *r, Job *j)
         if (!owner && !has_listener(r, skip))
                 return;
         /* A listener that got the output as Output signals gets it empty here. */
-        if (owner && (m = finished_for(j, !j->stream, j->stream ? &bare : &full)))
-                send_to(r, m, owner);
+        if (owner)
+                finished_to(r, j, !j->stream, j->stream ? &bare : &full, owner);
         g_hash_table_iter_init(&it, r->subscribers);
         while (g_hash_table_iter_next(&it, &key, &value)) {
                 Subscriber *s = value;
                 bool got_all = !j->first_output_seq || s->since_seq < j->first_output_seq;
 
-                if (skip && strcmp(skip, key) == 0)
-                        continue;
-                m = finished_for(j, !got_all, got_all ? &bare : &full);
-                if (m)
-                        send_to(r, m, key);
+                if (!skip || strcmp(skip, key) != 0)
+                        finished_to(r, j, !got_all, got_all ? &bare : &full, key);
         }
-        if (full)
-                dbus_message_unref(full);
-        if (bare)
-                dbus_message_unref(bare);
+        fanout_end(r, &full);
+        fanout_end(r, &bare);
 }
 
 /* ---- replies ---- */

@@ -434,6 +434,78 @@ static Execution *finished_execution(uint64_t id, const char *out)
         return e;
 }
 
+/* The stdout argument of a Finished signal (its fourth). */
+static const char *finished_stdout(DBusMessage *m)
+{
+        dbus_uint64_t id;
+        dbus_bool_t success;
+        const char *result, *out, *err;
+
+        if (!dbus_message_get_args(m, NULL, DBUS_TYPE_UINT64, &id, DBUS_TYPE_BOOLEAN, &success,
+                                   DBUS_TYPE_STRING, &result, DBUS_TYPE_STRING, &out,
+                                   DBUS_TYPE_STRING, &err, DBUS_TYPE_INVALID))
+                return NULL;
+        return out;
+}
+
+/* One Finished built for several listeners: each gets it once, whole, addressed to it. */
+static void test_results_fanout(void)
+{
+        const ResultsOps ops = { .send = r_send };
+        const char *const listeners[] = { ":1.owner", ":1.a", ":1.b" };
+        DBusMessage *m;
+        Results *r;
+        Job *j;
+        int whole = 0;
+
+        results_new(&r, &ops, 2);
+        results_subscribe(r, ":1.a");
+        results_subscribe(r, ":1.b");
+        /* stream=false: the caller gets the output in Finished, the subscribers in Output. */
+        m = call_from(":1.owner", "Submit");
+        results_prepare(r, m, ORIGIN_SUBMIT, false, -1, &j);
+        dbus_message_unref(m);
+        results_commit(r, j, 1);
+        results_started(r, 1);
+        results_finished(r, finished_execution(1, "hi\n"));
+        for (size_t l = 0; l < ARRAY_SIZE(listeners); l++)
+                ok(count_sent("Finished", listeners[l]) == 1, "one Finished to %s", listeners[l]);
+        for (int i = 0; i < n_sent; i++) {
+                const char *out;
+
+                if (!dbus_message_is_signal(sent[i], "org.guiloop.GuiLoop1", "Finished"))
+                        continue;
+                out = finished_stdout(sent[i]);
+                if (strcmp(dbus_message_get_destination(sent[i]), ":1.owner") == 0)
+                        whole += out && strcmp(out, "hi\n") == 0;
+                else
+                        whole += out && strcmp(out, "") == 0;
+        }
+        ok(whole == 3, "the caller's Finished holds the output, the subscribers' do not (%d of 3)",
+           whole);
+        clear_sent();
+
+        /* stream=true: all three get the same Finished without the output (copies and the original). */
+        m = call_from(":1.owner", "Submit");
+        results_prepare(r, m, ORIGIN_SUBMIT, true, -1, &j);
+        dbus_message_unref(m);
+        results_commit(r, j, 2);
+        results_started(r, 2);
+        results_finished(r, finished_execution(2, "yo\n"));
+        whole = 0;
+        for (size_t l = 0; l < ARRAY_SIZE(listeners); l++) {
+                for (int i = 0; i < n_sent; i++)
+                        if (dbus_message_is_signal(sent[i], "org.guiloop.GuiLoop1", "Finished") &&
+                            strcmp(dbus_message_get_destination(sent[i]), listeners[l]) == 0 &&
+                            finished_stdout(sent[i]) && !*finished_stdout(sent[i]))
+                                whole++;
+        }
+        ok(whole == 3 && count_sent("Finished", NULL) == 3,
+           "one Finished each, addressed to each, none twice (%d)", whole);
+        clear_sent();
+        results_free(r);
+}
+
 static void test_results(void)
 {
         const ResultsOps ops = { .send = r_send };
@@ -622,6 +694,7 @@ int main(void)
         test_executor();
         test_stacks_format();
         test_results();
+        test_results_fanout();
         test_results_pieces();
         test_results_pieces_lines();
         return tap_done();

@@ -434,6 +434,21 @@ static Execution *finished_execution(uint64_t id, const char *out)
         return e;
 }
 
+/* sender's Submit as execution id, started; what results_prepare() returned. */
+static int submit_started(Results *r, const char *sender, bool stream, uint64_t id)
+{
+        DBusMessage *m = call_from(sender, "Submit");
+        Job *j;
+        int ret = results_prepare(r, m, ORIGIN_SUBMIT, stream, -1, &j);
+
+        dbus_message_unref(m);
+        if (ret == 0) {
+                results_commit(r, j, id);
+                results_started(r, id);
+        }
+        return ret;
+}
+
 /* The stdout argument of a Finished signal (its fourth). */
 static const char *finished_stdout(DBusMessage *m)
 {
@@ -453,20 +468,14 @@ static void test_results_fanout(void)
 {
         const ResultsOps ops = { .send = r_send };
         const char *const listeners[] = { ":1.owner", ":1.a", ":1.b" };
-        DBusMessage *m;
         Results *r;
-        Job *j;
         int whole = 0;
 
         results_new(&r, &ops, 2);
         results_subscribe(r, ":1.a");
         results_subscribe(r, ":1.b");
         /* stream=false: the caller gets the output in Finished, the subscribers in Output. */
-        m = call_from(":1.owner", "Submit");
-        results_prepare(r, m, ORIGIN_SUBMIT, false, -1, &j);
-        dbus_message_unref(m);
-        results_commit(r, j, 1);
-        results_started(r, 1);
+        submit_started(r, ":1.owner", false, 1);
         results_finished(r, finished_execution(1, "hi\n"));
         for (size_t l = 0; l < ARRAY_SIZE(listeners); l++)
                 ok(count_sent("Finished", listeners[l]) == 1, "one Finished to %s", listeners[l]);
@@ -486,11 +495,7 @@ static void test_results_fanout(void)
         clear_sent();
 
         /* stream=true: all three get the same Finished without the output (copies and the original). */
-        m = call_from(":1.owner", "Submit");
-        results_prepare(r, m, ORIGIN_SUBMIT, true, -1, &j);
-        dbus_message_unref(m);
-        results_commit(r, j, 2);
-        results_started(r, 2);
+        submit_started(r, ":1.owner", true, 2);
         results_finished(r, finished_execution(2, "yo\n"));
         whole = 0;
         for (size_t l = 0; l < ARRAY_SIZE(listeners); l++) {
@@ -515,11 +520,7 @@ static void test_results(void)
 
         ok(results_new(&r, &ops, 2) == 0, "results made, keep 2");
         results_subscribe(r, ":1.sub");
-        m = call_from(":1.owner", "Submit");
-        ok(results_prepare(r, m, ORIGIN_SUBMIT, true, -1, &j) == 0, "a Submit's job");
-        dbus_message_unref(m);
-        results_commit(r, j, 1);
-        results_started(r, 1);
+        ok(submit_started(r, ":1.owner", true, 1) == 0, "a Submit's job");
         results_finished(r, finished_execution(1, "hi\n"));
         ok(count_sent("Output", ":1.owner") == 1 && count_sent("Output", ":1.sub") == 1,
            "Output to the Submit caller and the subscriber, one each");
@@ -599,17 +600,11 @@ static Pieces stream_pieces(const char *text, size_t len, size_t early)
         bool order_ok = true;
         int finished_at = -1;
         size_t got = 0;
-        DBusMessage *m;
         Execution *e;
         Results *r;
-        Job *j;
 
         results_new(&r, &ops, 2);
-        m = call_from(":1.owner", "Submit");
-        results_prepare(r, m, ORIGIN_SUBMIT, true, -1, &j);
-        dbus_message_unref(m);
-        results_commit(r, j, 7);
-        results_started(r, 7);
+        submit_started(r, ":1.owner", true, 7);
 
         execution_new(&e, EXECUTION_CODE, 1 << 20);
         e->id = 7;

@@ -38,7 +38,7 @@ Spare *spare_free(Spare *s)
 
 char *spare_take(Spare *s, size_t need, size_t *size)
 {
-        char *block = NULL;
+        char *block;
 
         if (need > s->size)
                 return NULL;
@@ -78,15 +78,14 @@ void page_populate(char *at, size_t n)
 void spare_refill(Spare *s)
 {
         char *block;
+        bool make;
 
         pthread_mutex_lock(&s->lock);
-        if (!s->wanted || s->block) {
-                s->wanted = false;
-                pthread_mutex_unlock(&s->lock);
-                return;
-        }
+        make = s->wanted && !s->block;
         s->wanted = false;
         pthread_mutex_unlock(&s->lock);
+        if (!make)
+                return;
         /* Outside the lock: a writer that wants the block meanwhile grows its own. */
         block = malloc(s->size);
         if (!block)

@@ -445,6 +445,36 @@ class SignalRecorder:
         self.conn.close()
 
 
+class Outputs:
+    """Output signals as a subscriber gets them (Subscribe when the daemon has it;
+    before that, Output is broadcast and a match rule is enough)."""
+
+    def __init__(self, daemon):
+        self.rec = SignalRecorder(daemon.address, signal_name="Output", dbus_interface=IFACE,
+                                  path=OBJECT_PATH)
+        try:
+            self.rec.conn.call_blocking(daemon.name, OBJECT_PATH, IFACE, "Subscribe", "", [])
+        except dbus.exceptions.DBusException as e:
+            if e.get_dbus_name() != "org.freedesktop.DBus.Error.UnknownMethod":
+                raise
+
+    def text(self, execution, stream):
+        """What arrived for execution (0: background; None: any but 0) on stream."""
+        return "".join(args[2] for _, _, args in self.rec.signals
+                       if args[1] == stream and (args[0] == execution if execution is not None
+                                                 else args[0] != 0))
+
+    def wait_for(self, execution, stream, needle, timeout=10.0):
+        self.rec.pump(until=lambda: needle in self.text(execution, stream), timeout=timeout)
+        return self.text(execution, stream)
+
+    def settle(self, seconds=0.2):
+        self.rec.pump(seconds)
+
+    def close(self):
+        self.rec.close()
+
+
 class BusMonitor:
     """dbus-monitor --monitor on the private bus, to count the replies to each call.
 

@@ -5,6 +5,8 @@ import time
 
 import pytest
 
+from helpers import Outputs
+
 BLOCKING = {
     "busy-loop": "while True:\n    pass",
     "sleep": "import time\ntime.sleep(60)",
@@ -72,18 +74,20 @@ def test_interrupt_leaves_queued_executions(daemon):
 
 
 def test_code_may_catch_the_interrupt(daemon):
-    call = daemon.execute_bg("import time\ntry:\n    time.sleep(60)\n"
+    seen = Outputs(daemon)
+    call = daemon.execute_bg("import time\ntry:\n    print('in')\n    time.sleep(60)\n"
                              "except KeyboardInterrupt:\n    print('caught')\n'after'")
-    daemon.wait_busy()
-    time.sleep(0.1)
+    seen.wait_for(None, "stdout", "in")  # inside the try, not only Busy
+    seen.close()
     assert daemon.interrupt() is True
-    assert call.result(10) == (True, "'after'", "caught\n", "")
+    assert call.result(10) == (True, "'after'", "in\ncaught\n", "")
 
 
 def test_interrupt_keeps_output_so_far(daemon):
+    seen = Outputs(daemon)
     call = daemon.execute_bg("import time\nprint('partial', flush=True)\ntime.sleep(60)")
-    daemon.wait_busy()
-    time.sleep(0.2)
+    seen.wait_for(None, "stdout", "partial")
+    seen.close()
     assert daemon.interrupt() is True
     success, _, out, err = call.result(10)
     assert not success

@@ -7,42 +7,11 @@ at the daemon's log."""
 import re
 import time
 
-import dbus
 import pytest
 
-from helpers import IFACE, OBJECT_PATH, SignalRecorder, click_window, find_window, poll
+from helpers import Outputs, click_window, find_window, poll
 
 MB = 1 << 20
-
-
-class Outputs:
-    """Output signals as a subscriber gets them (Subscribe when the daemon has it;
-    before that, Output is broadcast and a match rule is enough)."""
-
-    def __init__(self, daemon):
-        self.rec = SignalRecorder(daemon.address, signal_name="Output", dbus_interface=IFACE,
-                                  path=OBJECT_PATH)
-        try:
-            self.rec.conn.call_blocking(daemon.name, OBJECT_PATH, IFACE, "Subscribe", "", [])
-        except dbus.exceptions.DBusException as e:
-            if e.get_dbus_name() != "org.freedesktop.DBus.Error.UnknownMethod":
-                raise
-
-    def text(self, execution, stream):
-        """What arrived for execution (0: background; None: any but 0) on stream."""
-        return "".join(args[2] for _, _, args in self.rec.signals
-                       if args[1] == stream and (args[0] == execution if execution is not None
-                                                 else args[0] != 0))
-
-    def wait_for(self, execution, stream, needle, timeout=10.0):
-        self.rec.pump(until=lambda: needle in self.text(execution, stream), timeout=timeout)
-        return self.text(execution, stream)
-
-    def settle(self, seconds=0.2):
-        self.rec.pump(seconds)
-
-    def close(self):
-        self.rec.close()
 
 
 @pytest.fixture
@@ -205,8 +174,10 @@ def test_verbose_log_lines_never_reach_a_reply(start_daemon):
         assert success and out == f"{i}\n" and err == f"e{i}\n", (out, err)
     assert "finished in" in d.log()  # --verbose did log each of them
     # A log line written while an execution runs (the Interrupt) stays out of it.
+    seen = Outputs(d)
     call = d.execute_bg("import time\nprint('sleeping')\ntime.sleep(30)")
-    d.wait_busy()
+    seen.wait_for(None, "stdout", "sleeping")  # Busy alone can come before the print
+    seen.close()
     assert d.interrupt() is True
     success, _, out, err = call.result()
     assert not success and out == "sleeping\n", out

@@ -42,6 +42,7 @@ if os.environ.get("GUILOOP_TEST_TOOLKITS"):
 
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 10.0
+STACKS_AFTER = 7.0  # a daemon not stopped by then has its threads' stacks taken
 
 # Environment variables a daemon may inherit from the test run (debugging aids).
 PASSTHROUGH = ("LD_LIBRARY_PATH", "LD_PRELOAD", "ASAN_OPTIONS", "LSAN_OPTIONS",
@@ -306,18 +307,64 @@ def start_daemon(guiloopd, session_bus, bus, make_env, tmp_path, toolkit):
         elif not d.alive():
             problems.append(f"guiloopd (pid {d.pid}) exited by itself with {d.proc.returncode}")
         else:
-            d.proc.send_signal(signal.SIGTERM)
-            try:
-                rc = d.proc.wait(STOP_TIMEOUT)
-                if rc != 0:
-                    problems.append(f"guiloopd (pid {d.pid}) exited with {rc} after SIGTERM")
-            except subprocess.TimeoutExpired:
-                d.proc.kill()
-                d.proc.wait()
-                problems.append(f"guiloopd (pid {d.pid}) ignored SIGTERM for {STOP_TIMEOUT} s")
+            problem = _stop_daemon(d)
+            if problem:
+                problems.append(problem)
         print(f"----- {' '.join(d.argv)} -> {d.proc.returncode}\n{d.log()[-20000:]}")
     if problems:
         pytest.fail("\n".join(problems))
+
+
+def _stop_daemon(d):
+    """SIGTERM, which must stop d with 0 within STOP_TIMEOUT; else what went wrong.
+
+    A daemon still running after STACKS_AFTER has its threads' stacks taken
+    (while the first shutdown_grace is over, before the forced exit); when it
+    then misses STOP_TIMEOUT it is killed, after the forced exit's log line had
+    a moment more to come."""
+    t0 = time.monotonic()
+    d.proc.send_signal(signal.SIGTERM)
+    stacks = None
+    try:
+        rc = d.proc.wait(STACKS_AFTER)
+    except subprocess.TimeoutExpired:
+        stacks = thread_stacks(d.pid)
+        try:
+            rc = d.proc.wait(max(0.1, STOP_TIMEOUT + 5 - (time.monotonic() - t0)))
+        except subprocess.TimeoutExpired:
+            d.proc.kill()
+            d.proc.wait()
+            rc = None
+    took = time.monotonic() - t0
+    if rc is None or took > STOP_TIMEOUT:
+        return (f"guiloopd (pid {d.pid}) did not stop within {STOP_TIMEOUT} s of SIGTERM "
+                f"({'killed' if rc is None else f'exit {rc} after {took:.1f} s'}); "
+                f"its threads {STACKS_AFTER} s after SIGTERM:\n{stacks}")
+    if rc != 0:
+        return f"guiloopd (pid {d.pid}) exited with {rc} after SIGTERM"
+    return None
+
+
+def thread_stacks(pid):
+    """Where each thread of a process that will not stop is: gdb's backtraces,
+    else the kernel's wait channel per thread."""
+    if shutil.which("gdb"):
+        try:
+            p = subprocess.run(["gdb", "-batch", "-nx", "-p", str(pid),
+                                "-ex", "thread apply all bt 30"],
+                               capture_output=True, text=True, timeout=60)
+            return "\n".join(line for line in p.stdout.splitlines()
+                             if line.startswith(("Thread ", "#")))
+        except subprocess.TimeoutExpired:
+            pass
+    lines = []
+    for task in sorted(Path(f"/proc/{pid}/task").glob("*")):
+        try:
+            lines.append(f"{task.name} {(task / 'comm').read_text().strip()}: "
+                         f"{(task / 'wchan').read_text().strip()}")
+        except OSError:
+            continue
+    return "\n".join(lines)
 
 
 @pytest.fixture

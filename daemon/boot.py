@@ -408,9 +408,13 @@ def sigint(signum=None, frame=None):
     # An execution that awaits (guiloop_asyncio.py) iterates the toolkit's
     # loop: the handler runs in whatever callback comes first, which would
     # swallow the KeyboardInterrupt; the asyncio loop takes it for the
-    # awaiting execution instead.
+    # awaiting execution instead, and never lets it be raised inside
+    # asyncio's own bookkeeping.
     hook = getattr(_guiloop, "interrupt_hook", None)
-    if hook is not None and hook(frame):
+    verdict = hook(frame) if hook is not None else False
+    if verdict is None:
+        return  # not here: left untaken, the daemon sends it again
+    if verdict:
         _guiloop.interrupt_take()
         return
     if frame is not None and frame.f_code is poke.__code__:

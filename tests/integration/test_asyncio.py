@@ -127,6 +127,23 @@ def test_interrupt_an_await(daemon, toolkit):
     assert daemon.get("Busy") is False
 
 
+def test_interrupt_a_loop_of_awaits_always_ends_it(daemon, toolkit):
+    # Most of such a loop's time is asyncio's own code.  An interrupt raised
+    # there, between _run_once() taking the task's step and running it, lost
+    # the step: the execution then hung for good, deaf to every Interrupt
+    # (1 of 2 rounds here, and the D-Bus fuzz test under ASan).
+    daemon.ok("import asyncio")
+    for i in range(15):
+        call = daemon.execute_bg("for i in range(10**8):\n    await asyncio.sleep(0)")
+        daemon.wait_busy()
+        time.sleep(0.05 + 0.01 * i)
+        assert daemon.interrupt() is True
+        ok, _, _, err = call.result(10)
+        assert not ok and err.rstrip().endswith("KeyboardInterrupt"), (i, err)
+        assert "await asyncio.sleep(0)" in err, (i, err)
+    assert daemon.value("await asyncio.sleep(0.01, result=4)") == 4
+
+
 def test_the_next_execution_waits_for_an_awaiting_one(daemon, toolkit):
     first = daemon.execute_bg("import asyncio, time\nawait asyncio.sleep(0.6)\ntime.monotonic()")
     daemon.wait_busy()

@@ -11,7 +11,9 @@ dispatch; then the timer is set again for what is due next: nothing at all
 when nothing is due (an idle loop wakes nobody), "now" while callbacks are
 ready.  Ready callbacks run in batches of at most _BATCH seconds before the
 toolkit gets its turn again (qasync and PyGObject's gi.events do the same
-kind of thing for one toolkit each).
+kind of thing for one toolkit each); a timer of 0 runs at the toolkit's idle
+priority (plugin.h), so the daemon's executions and the toolkit's idle work
+(redraws) get their turns beside a task that never waits.
 
 The loop is the GUI thread's running loop all the time, as if
 run_forever() never returned: asyncio.create_task(), get_running_loop() and

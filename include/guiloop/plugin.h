@@ -216,7 +216,10 @@ typedef struct GuiloopLoopOps {
 
         /*
          * Optional set.  Call fn(data) once, usec microseconds from now
-         * (monotonic clock; 0: at the next iteration).  The timer is gone
+         * (monotonic clock).  0: as soon as the loop is idle, in turn with
+         * posted calls and the toolkit's idle work (redraws), after input:
+         * a 0 timer that keeps adding the next one must never starve them
+         * (asyncio's ready callbacks come this way).  The timer is gone
          * before fn runs, so fn may add the next one; timer_remove() is only
          * for one that has not fired yet, never from its own fn.  out may be
          * NULL for a timer never removed.

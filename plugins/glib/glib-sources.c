@@ -206,14 +206,19 @@ static gboolean timer_dispatch(GSource *source, GSourceFunc callback, gpointer u
 
 static GSourceFuncs timer_funcs = { .dispatch = timer_dispatch };
 
-int glib_timer_add(GMainContext *context, uint64_t usec, GuiloopFn fn, void *data,
-                   GuiloopTimer **out)
+int glib_timer_add(GMainContext *context, uint64_t usec, int now_priority, GuiloopFn fn,
+                   void *data, GuiloopTimer **out)
 {
         GuiloopTimer *t = (GuiloopTimer *)g_source_new(&timer_funcs, sizeof(*t));
 
         t->fn = fn;
         t->data = data;
         g_source_set_name(&t->source, "guiloop timer");
+        /* Due now: at the posts' priority.  A due timer of the default
+         * priority comes before every idle source, on every turn: one that
+         * kept re-adding itself starved posts and redraws alike. */
+        if (usec == 0)
+                g_source_set_priority(&t->source, now_priority);
         g_source_set_ready_time(&t->source, g_get_monotonic_time() + (gint64)usec);
         g_source_attach(&t->source, context);
         if (out)

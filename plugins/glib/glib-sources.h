@@ -34,9 +34,13 @@ int glib_watch_add(GMainContext *context, int fd, unsigned events, GuiloopFdFn f
 int glib_watch_update(GuiloopWatch *w, unsigned events);
 void glib_watch_remove(GuiloopWatch *w);
 
-/* One-shot, microsecond ready time on the monotonic clock. */
-int glib_timer_add(GMainContext *context, uint64_t usec, GuiloopFn fn, void *data,
-                   GuiloopTimer **out);
+/*
+ * One-shot, microsecond ready time on the monotonic clock.  A timer of 0
+ * gets now_priority, the loop's posted calls' (plugin.h: a 0 timer never
+ * starves them); others the default priority, as g_timeout_add()'s.
+ */
+int glib_timer_add(GMainContext *context, uint64_t usec, int now_priority, GuiloopFn fn,
+                   void *data, GuiloopTimer **out);
 void glib_timer_remove(GuiloopTimer *t);
 
 /*

@@ -35,6 +35,11 @@
 #define GTK_PLUGIN_DESCRIPTION "GTK 3 main loop (gtk_main)"
 #endif
 
+/* Posted calls at g_idle_add()'s priority, below GTK's redraws (HIGH_IDLE + 20):
+ * a long queue never starves the GUI, and shares the loop with idles fairly.
+ * A timer of 0 runs at it too. */
+#define POSTS_PRIORITY G_PRIORITY_DEFAULT_IDLE
+
 struct GuiloopLoop {
         const GuiloopHost *host;
         GMainContext *context;
@@ -115,7 +120,7 @@ static void loop_watch_remove(GuiloopLoop *loop, GuiloopWatch *w)
 static int loop_timer_add(GuiloopLoop *loop, uint64_t usec, GuiloopFn fn, void *data,
                           GuiloopTimer **out)
 {
-        return glib_timer_add(loop->context, usec, fn, data, out);
+        return glib_timer_add(loop->context, usec, POSTS_PRIORITY, fn, data, out);
 }
 
 static void loop_timer_remove(GuiloopLoop *loop, GuiloopTimer *t)
@@ -211,9 +216,7 @@ static int loop_new(const GuiloopHost *host, GuiloopLoop **out, const GuiloopLoo
                 return -ENOMEM;
         loop->host = host;
         loop->context = g_main_context_default();
-        /* Posted calls at g_idle_add()'s priority, below GTK's redraws (HIGH_IDLE + 20): */
-        /* a long queue never starves the GUI, and shares the loop with idles fairly. */
-        loop->posts = glib_posts_new(loop->context, G_PRIORITY_DEFAULT_IDLE, NULL, NULL);
+        loop->posts = glib_posts_new(loop->context, POSTS_PRIORITY, NULL, NULL);
         glib_report_waits(loop->context, host);
         /* After gtk_init: GDK set its own handler (it exits 1) when it opened the display. */
         x_host = host;

@@ -614,19 +614,24 @@ static void loop_watch_remove(GuiloopLoop *loop, GuiloopWatch *w)
 }
 
 struct GuiloopTimer {
-        Tcl_TimerToken token;
+        Tcl_TimerToken token; /* NULL: an idle handler (a timer of 0) */
         GuiloopFn fn;
         void *data;
 };
+
+static bool in_idle_timer; /* the main thread runs a timer of 0's fn */
 
 static void on_tcl_timer(ClientData data)
 {
         GuiloopTimer *t = data;
         GuiloopFn fn = t->fn;
         void *fn_data = t->data;
+        bool idle = !t->token, outer = in_idle_timer;
 
         free(t);
+        in_idle_timer = idle;
         fn(fn_data);
+        in_idle_timer = outer;
 }
 
 static int loop_timer_add(GuiloopLoop *loop, uint64_t usec, GuiloopFn fn, void *data,
@@ -639,7 +644,22 @@ static int loop_timer_add(GuiloopLoop *loop, uint64_t usec, GuiloopFn fn, void *
                 return -ENOMEM;
         t->fn = fn;
         t->data = data;
-        t->token = Tcl_CreateTimerHandler((int)((usec + 999) / 1000), on_tcl_timer, t);
+        /*
+         * Due now: an idle handler, in turn with posted calls and Tk's
+         * redraws.  Tcl_DoOneEvent() serves idle handlers only when no
+         * event was ready, and a 0 ms timer that re-adds itself is a ready
+         * event on every turn: it starved them all.  But one added by a
+         * timer of 0's own fn is a 0 ms timer again: an idle handler that
+         * re-adds itself never lets a loop that serves idle handlers until
+         * none is left return (`update idletasks`; one of Tk's own idle
+         * handlers ran such a loop, and the daemon hung in it).  So such a
+         * chain alternates, and idle work runs at least every other turn.
+         */
+        t->token = NULL;
+        if (usec == 0 && !in_idle_timer)
+                Tcl_DoWhenIdle(on_tcl_timer, t);
+        else
+                t->token = Tcl_CreateTimerHandler((int)((usec + 999) / 1000), on_tcl_timer, t);
         if (out)
                 *out = t;
         return 0;
@@ -648,7 +668,10 @@ static int loop_timer_add(GuiloopLoop *loop, uint64_t usec, GuiloopFn fn, void *
 static void loop_timer_remove(GuiloopLoop *loop, GuiloopTimer *t)
 {
         (void)loop;
-        Tcl_DeleteTimerHandler(t->token);
+        if (t->token)
+                Tcl_DeleteTimerHandler(t->token);
+        else
+                Tcl_CancelIdleCall(on_tcl_timer, t);
         free(t);
 }
 

@@ -53,9 +53,12 @@
 #include "sealed.hpp"
 #include "wx-setup-py.h"
 
-namespace {
-
-} // namespace
+/*
+ * Posted calls at the priority of wx's idle handler (pending events such as
+ * wx.CallAfter, windows waiting for deletion), which a call wakes and which
+ * then runs before the next call.  A timer of 0 runs at it too.
+ */
+constexpr int POSTS_PRIORITY = G_PRIORITY_LOW;
 
 struct GuiloopLoop {
         const GuiloopHost *host;
@@ -249,7 +252,7 @@ void loop_watch_remove(GuiloopLoop *, GuiloopWatch *w)
 int loop_timer_add(GuiloopLoop *loop, uint64_t usec, GuiloopFn fn, void *data,
                    GuiloopTimer **out)
 {
-        return glib_timer_add(loop->context, usec, fn, data, out);
+        return glib_timer_add(loop->context, usec, POSTS_PRIORITY, fn, data, out);
 }
 
 void loop_timer_remove(GuiloopLoop *, GuiloopTimer *t)
@@ -405,12 +408,7 @@ int loop_new(const GuiloopHost *host, GuiloopLoop **out, const GuiloopLoopOps **
 
         loop->host = host;
         loop->context = g_main_context_default();
-        /*
-         * At the priority of wx's idle handler (pending events such as
-         * wx.CallAfter, windows waiting for deletion), which a call wakes and
-         * which then runs before the next call.
-         */
-        loop->posts = glib_posts_new(loop->context, G_PRIORITY_LOW, wake_wx_idle,
+        loop->posts = glib_posts_new(loop->context, POSTS_PRIORITY, wake_wx_idle,
                                      const_cast<GuiloopHost *>(host));
         glib_report_waits(loop->context, host);
         *ops = &loop_ops;

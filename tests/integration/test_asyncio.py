@@ -144,6 +144,51 @@ def test_interrupt_a_loop_of_awaits_always_ends_it(daemon, toolkit):
     assert daemon.value("await asyncio.sleep(0.01, result=4)") == 4
 
 
+SPINNER = ("import asyncio\nsteps = 0\n"
+           "async def spin():\n    global steps\n"
+           "    while True:\n        steps += 1\n        await asyncio.sleep(0)\n"
+           "spinner = asyncio.create_task(spin())")
+
+
+def test_a_task_that_never_waits_starves_nothing(daemon, toolkit):
+    # Such a task keeps a callback ready all the time.  Executions (posted
+    # calls, at the toolkit's idle priority) and the toolkit's own timers
+    # still get their turns.  A 0 ms timer of the default priority was due
+    # on every turn: on gtk, gtk4, wx and tk no execution ran again.
+    daemon.ok(snippet(toolkit, "ticker"))
+    daemon.ok(SPINNER)
+    try:
+        t0 = time.monotonic()
+        for _ in range(5):
+            daemon.value("steps", timeout=10)
+        took = time.monotonic() - t0
+        ticks0, steps0 = daemon.value("(ticks, steps)")
+        time.sleep(0.5)
+        ticks1, steps1 = daemon.value("(ticks, steps)")
+        assert took < 2.5, f"5 executions took {took:.2f} s beside a spinning task"
+        assert steps1 > steps0, (steps0, steps1)
+        assert ticks1 - ticks0 >= 10, f"{ticks1 - ticks0} ticks of a 20 ms timer in 0.5 s"
+    finally:
+        daemon.ok("spinner.cancel()")
+
+
+def test_interrupt_between_executions_leaves_tasks_stepping(daemon, toolkit):
+    # With no execution running, an Interrupt goes to what holds the GUI
+    # thread: here asyncio's dispatch of a task that steps without pause.
+    # The task ends with the KeyboardInterrupt or keeps stepping; it is never
+    # left pending with its step lost.
+    daemon.ok(SPINNER)
+    for i in range(10):
+        time.sleep(0.03)
+        daemon.interrupt()
+    before = daemon.value("(spinner.done(), steps)")
+    time.sleep(0.3)
+    done, steps = daemon.value("(spinner.done(), steps)")
+    assert done or steps > before[1], (before, steps)
+    assert daemon.value("await asyncio.sleep(0.01, result=5)") == 5
+    daemon.ok("spinner.cancel()")
+
+
 def test_the_next_execution_waits_for_an_awaiting_one(daemon, toolkit):
     first = daemon.execute_bg("import asyncio, time\nawait asyncio.sleep(0.6)\ntime.monotonic()")
     daemon.wait_busy()

@@ -225,6 +225,9 @@ static int loop_timer_add(GuiloopLoop *loop, uint64_t usec, GuiloopFn fn, void *
 
         t->fn = fn;
         t->data = data;
+        /* 0: idle priority, as plugin.h asks, so that it never starves posts. */
+        if (usec == 0)
+                g_source_set_priority(&t->source, G_PRIORITY_DEFAULT_IDLE);
         g_source_set_ready_time(&t->source, g_get_monotonic_time() + (gint64)usec);
         g_source_attach(&t->source, loop->context);
         if (out)

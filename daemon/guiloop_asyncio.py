@@ -275,13 +275,13 @@ class GuiEventLoop(asyncio.SelectorEventLoop):
             while True:
                 self._run_once()
                 self._stopping = False
-                if self._stash is not None and not self._waits:
-                    # An Interrupt taken in our machinery (_interrupt_hook),
-                    # for a GUI callback: raised here, between two steps.
-                    exc, self._stash = self._stash, None
-                    raise exc
                 if not self._ready or time.monotonic() >= deadline:
                     break
+            if self._stash is not None and not self._waits:
+                # An Interrupt taken in our machinery (_interrupt_hook), for
+                # a GUI callback: raised here, after the batch's last step.
+                exc, self._stash = self._stash, None
+                raise exc
         except (KeyboardInterrupt, SystemExit) as exc:
             if not self._waits:
                 raise  # a GUI callback's: background output
@@ -434,16 +434,17 @@ def _interrupt_hook(frame):
     code the toolkit's iteration runs first -- a tkinter after() callback or
     a GLib timeout would swallow the KeyboardInterrupt (a full test run under
     load lost one of 3 interrupts on tk and on wx, with a 20 ms ticker).
-    Then the execution gets it: stashed, and the iteration woken.  It is raised in place in a callback or
-    task step of the program's own, and when an earlier one is still
-    undelivered (a callback stuck in a nested loop).
+    Then the execution gets it: stashed, and the iteration woken.  It is
+    raised in place in a callback or task step of the program's own, and
+    when an earlier one is still undelivered (a callback stuck in a nested
+    loop).
 
     Never in the loop's machinery (this module, asyncio, selectors): raised
     between _run_once() popping a task's step and running it, the step was
     lost and the task, never stepped again, ignored every cancel -- the
     execution hung for good (the fuzz test under ASan, and 1 of 2 interrupts
     of `for ...: await asyncio.sleep(0)`).  There it is stashed: _wait takes
-    it after the iteration, _dispatch between two of its steps."""
+    it after the iteration, _dispatch after its batch's last step."""
     loop = _loop
     if loop is None:
         return False
@@ -463,8 +464,6 @@ def _is_machinery(filename):
 
 _ASYNCIO_DIR = os.path.dirname(asyncio.__file__) + os.sep
 _MACHINERY_FILES = {selectors.__file__, _is_machinery.__code__.co_filename}
-
-
 
 
 def _leaked(exc):

@@ -24,6 +24,9 @@
 
 #include <guiloop/plugin.h>
 
+/* Posted calls, and timers of 0 (plugin.h), at g_idle_add()'s priority. */
+#define POSTS_PRIORITY G_PRIORITY_DEFAULT_IDLE
+
 /* ---- posted calls: any thread pushes, the loop's thread runs one per iteration ---- */
 
 typedef struct Call {
@@ -225,9 +228,9 @@ static int loop_timer_add(GuiloopLoop *loop, uint64_t usec, GuiloopFn fn, void *
 
         t->fn = fn;
         t->data = data;
-        /* 0: idle priority, as plugin.h asks, so that it never starves posts. */
+        /* 0: the posts' priority, as plugin.h asks, so that it never starves them. */
         if (usec == 0)
-                g_source_set_priority(&t->source, G_PRIORITY_DEFAULT_IDLE);
+                g_source_set_priority(&t->source, POSTS_PRIORITY);
         g_source_set_ready_time(&t->source, g_get_monotonic_time() + (gint64)usec);
         g_source_attach(&t->source, loop->context);
         if (out)
@@ -297,7 +300,7 @@ static int loop_new(const GuiloopHost *host, GuiloopLoop **out, const GuiloopLoo
         loop->posts = (Posts *)g_source_new(&posts_funcs, sizeof(Posts));
         g_mutex_init(&loop->posts->lock);
         g_queue_init(&loop->posts->calls);
-        g_source_set_priority(&loop->posts->source, G_PRIORITY_DEFAULT_IDLE);
+        g_source_set_priority(&loop->posts->source, POSTS_PRIORITY);
         g_source_attach(&loop->posts->source, loop->context);
         /* An older daemon's host table has no loop_idle/loop_busy: then report nothing. */
         if (GUILOOP_HOST_HAS(host, loop_idle) && GUILOOP_HOST_HAS(host, loop_busy)) {
